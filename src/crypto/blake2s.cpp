@@ -1,0 +1,106 @@
+// SPDX-License-Identifier: MIT
+// BLAKE2s through OpenSSL 3's providers: BLAKE2S-256, BLAKE2SMAC and HMAC.
+//
+// The algorithm objects are fetched once; contexts are made per call, since handshakes (not
+// transport packets) are the only users and OpenSSL contexts are not shareable across threads.
+#include "crypto/blake2s.h"
+
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
+#include <openssl/params.h>
+
+#include "common/assert.h"
+
+namespace slirpvpn::crypto {
+namespace {
+
+const EVP_MD* blake2s256() {
+  static EVP_MD* const md = EVP_MD_fetch(nullptr, "BLAKE2S-256", nullptr);
+  SLIRPVPN_ASSERT(md != nullptr);  // OpenSSL 3's default provider always has it
+  return md;
+}
+
+EVP_MAC* fetch_mac(const char* name) {
+  EVP_MAC* mac = EVP_MAC_fetch(nullptr, name, nullptr);
+  SLIRPVPN_ASSERT(mac != nullptr);
+  return mac;
+}
+
+EVP_MAC* blake2s_mac_algorithm() {
+  static EVP_MAC* const mac = fetch_mac("BLAKE2SMAC");
+  return mac;
+}
+
+EVP_MAC* hmac_algorithm() {
+  static EVP_MAC* const mac = fetch_mac("HMAC");
+  return mac;
+}
+
+}  // namespace
+
+void blake2s_hash(std::span<uint8_t, kHashLen> out,
+                  std::initializer_list<std::span<const uint8_t>> parts) noexcept {
+  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  SLIRPVPN_ASSERT(ctx != nullptr);
+  SLIRPVPN_ASSERT(EVP_DigestInit_ex2(ctx, blake2s256(), nullptr) == 1);
+  for (auto part : parts) SLIRPVPN_ASSERT(EVP_DigestUpdate(ctx, part.data(), part.size()) == 1);
+  unsigned int length = 0;
+  SLIRPVPN_ASSERT(EVP_DigestFinal_ex(ctx, out.data(), &length) == 1 && length == kHashLen);
+  EVP_MD_CTX_free(ctx);
+}
+
+void blake2s_mac(std::span<uint8_t> out, std::span<const uint8_t> key,
+                 std::span<const uint8_t> data) noexcept {
+  SLIRPVPN_ASSERT(!out.empty() && out.size() <= kHashLen);
+  SLIRPVPN_ASSERT(!key.empty() && key.size() <= kHashLen);
+  EVP_MAC_CTX* ctx = EVP_MAC_CTX_new(blake2s_mac_algorithm());
+  SLIRPVPN_ASSERT(ctx != nullptr);
+  size_t size = out.size();
+  const OSSL_PARAM params[] = {OSSL_PARAM_construct_size_t(OSSL_MAC_PARAM_SIZE, &size),
+                               OSSL_PARAM_construct_end()};
+  SLIRPVPN_ASSERT(EVP_MAC_init(ctx, key.data(), key.size(), params) == 1);
+  SLIRPVPN_ASSERT(EVP_MAC_update(ctx, data.data(), data.size()) == 1);
+  size_t length = 0;
+  SLIRPVPN_ASSERT(EVP_MAC_final(ctx, out.data(), &length, out.size()) == 1 &&
+                  length == out.size());
+  EVP_MAC_CTX_free(ctx);
+}
+
+void hmac_blake2s(std::span<uint8_t, kHashLen> out, std::span<const uint8_t> key,
+                  std::initializer_list<std::span<const uint8_t>> parts) noexcept {
+  EVP_MAC_CTX* ctx = EVP_MAC_CTX_new(hmac_algorithm());
+  SLIRPVPN_ASSERT(ctx != nullptr);
+  char digest[] = "BLAKE2S-256";
+  const OSSL_PARAM params[] = {
+      OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+      OSSL_PARAM_construct_end()};
+  // An empty key is legal for HMAC but OpenSSL wants a non-null pointer.
+  static const uint8_t kNoKey = 0;
+  SLIRPVPN_ASSERT(EVP_MAC_init(ctx, key.empty() ? &kNoKey : key.data(), key.size(), params) == 1);
+  for (auto part : parts) SLIRPVPN_ASSERT(EVP_MAC_update(ctx, part.data(), part.size()) == 1);
+  size_t length = 0;
+  SLIRPVPN_ASSERT(EVP_MAC_final(ctx, out.data(), &length, out.size()) == 1 &&
+                  length == kHashLen);
+  EVP_MAC_CTX_free(ctx);
+}
+
+void kdf(std::span<SymmetricKey* const> outputs, std::span<const uint8_t, kHashLen> chaining_key,
+         std::span<const uint8_t> input) noexcept {
+  SLIRPVPN_ASSERT(!outputs.empty() && outputs.size() <= 3);
+  SymmetricKey secret;  // t0 = HMAC(C, input): wiped on return
+  hmac_blake2s(secret.span(), chaining_key, {input});
+  SymmetricKey previous;
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    const uint8_t counter = uint8_t(i + 1);
+    if (i == 0) {
+      hmac_blake2s(outputs[i]->span(), secret.span(), {std::span<const uint8_t>(&counter, 1)});
+    } else {
+      hmac_blake2s(outputs[i]->span(), secret.span(),
+                   {std::span<const uint8_t>(previous.span()),
+                    std::span<const uint8_t>(&counter, 1)});
+    }
+    previous = *outputs[i];
+  }
+}
+
+}  // namespace slirpvpn::crypto
