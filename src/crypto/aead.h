@@ -30,8 +30,8 @@ void aead_encrypt(std::span<uint8_t> out, std::span<const uint8_t> plaintext, ui
                                      std::span<const uint8_t> associated_data,
                                      const SymmetricKey& key) noexcept;
 void aead_encrypt_ietf(std::span<uint8_t> out, std::span<const uint8_t> plaintext,
-                       std::span<const uint8_t, 12> nonce,
-                       std::span<const uint8_t> associated_data, const SymmetricKey& key) noexcept;
+                       std::span<const uint8_t, 12> nonce, std::span<const uint8_t> associated_data,
+                       const SymmetricKey& key) noexcept;
 
 // Same size rules as above; used for cookie replies.
 void xaead_encrypt(std::span<uint8_t> out, std::span<const uint8_t> plaintext,

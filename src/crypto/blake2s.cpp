@@ -61,8 +61,7 @@ void blake2s_mac(std::span<uint8_t> out, std::span<const uint8_t> key,
   SLIRPVPN_ASSERT(EVP_MAC_init(ctx, key.data(), key.size(), params) == 1);
   SLIRPVPN_ASSERT(EVP_MAC_update(ctx, data.data(), data.size()) == 1);
   size_t length = 0;
-  SLIRPVPN_ASSERT(EVP_MAC_final(ctx, out.data(), &length, out.size()) == 1 &&
-                  length == out.size());
+  SLIRPVPN_ASSERT(EVP_MAC_final(ctx, out.data(), &length, out.size()) == 1 && length == out.size());
   EVP_MAC_CTX_free(ctx);
 }
 
@@ -71,16 +70,14 @@ void hmac_blake2s(std::span<uint8_t, kHashLen> out, std::span<const uint8_t> key
   EVP_MAC_CTX* ctx = EVP_MAC_CTX_new(hmac_algorithm());
   SLIRPVPN_ASSERT(ctx != nullptr);
   char digest[] = "BLAKE2S-256";
-  const OSSL_PARAM params[] = {
-      OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
-      OSSL_PARAM_construct_end()};
+  const OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+                               OSSL_PARAM_construct_end()};
   // An empty key is legal for HMAC but OpenSSL wants a non-null pointer.
   static const uint8_t kNoKey = 0;
   SLIRPVPN_ASSERT(EVP_MAC_init(ctx, key.empty() ? &kNoKey : key.data(), key.size(), params) == 1);
   for (auto part : parts) SLIRPVPN_ASSERT(EVP_MAC_update(ctx, part.data(), part.size()) == 1);
   size_t length = 0;
-  SLIRPVPN_ASSERT(EVP_MAC_final(ctx, out.data(), &length, out.size()) == 1 &&
-                  length == kHashLen);
+  SLIRPVPN_ASSERT(EVP_MAC_final(ctx, out.data(), &length, out.size()) == 1 && length == kHashLen);
   EVP_MAC_CTX_free(ctx);
 }
 
@@ -95,9 +92,9 @@ void kdf(std::span<SymmetricKey* const> outputs, std::span<const uint8_t, kHashL
     if (i == 0) {
       hmac_blake2s(outputs[i]->span(), secret.span(), {std::span<const uint8_t>(&counter, 1)});
     } else {
-      hmac_blake2s(outputs[i]->span(), secret.span(),
-                   {std::span<const uint8_t>(previous.span()),
-                    std::span<const uint8_t>(&counter, 1)});
+      hmac_blake2s(
+          outputs[i]->span(), secret.span(),
+          {std::span<const uint8_t>(previous.span()), std::span<const uint8_t>(&counter, 1)});
     }
     previous = *outputs[i];
   }

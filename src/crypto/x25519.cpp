@@ -19,7 +19,9 @@ PrivateKey PrivateKey::from_bytes(std::span<const uint8_t, kKeyLen> bytes) noexc
   return key;
 }
 
-bool initialize() noexcept { return sodium_init() >= 0; }
+bool initialize() noexcept {
+  return sodium_init() >= 0;
+}
 
 PublicKey derive_public_key(const PrivateKey& private_key) noexcept {
   PublicKey public_key;
@@ -30,8 +32,8 @@ PublicKey derive_public_key(const PrivateKey& private_key) noexcept {
 bool x25519(SymmetricKey& shared, const PrivateKey& private_key,
             const PublicKey& public_key) noexcept {
   // libsodium returns -1 exactly when the output is all zeros.
-  return crypto_scalarmult_curve25519(shared.data(), private_key.data(),
-                                      public_key.bytes.data()) == 0;
+  return crypto_scalarmult_curve25519(shared.data(), private_key.data(), public_key.bytes.data()) ==
+         0;
 }
 
 std::string encode_key(std::span<const uint8_t, kKeyLen> key) {
