@@ -1,0 +1,75 @@
+// SPDX-License-Identifier: MIT
+// The server's configuration file (wg-quick INI plus slirpvpn's keys): types and loader.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config/config_error.h"
+#include "config/values.h"
+#include "crypto/secret.h"
+#include "crypto/x25519.h"
+#include "net/ip_address.h"
+
+namespace slirpvpn::config {
+
+// [Interface]. Each peer gets its own slirp network with these addresses.
+struct ServerInterface {
+  crypto::PrivateKey private_key;
+  uint16_t listen_port = kDefaultListenPort;
+  // The virtual gateway, one per family; its network is the slirp network. Defaults per
+  // family: 10.0.2.2/24 and (when ipv6) fec0::2/64.
+  std::optional<net::InterfaceAddress> address_v4;
+  std::optional<net::InterfaceAddress> address_v6;
+  // The virtual DNS server slirp answers on; defaults: network + 3 (10.0.2.3, fec0::3).
+  std::optional<net::IpAddress> dns_v4;
+  std::optional<net::IpAddress> dns_v6;
+  uint32_t mtu = kDefaultMtu;
+  bool ipv6 = true;
+  // When true, the gateway address reaches the server host's own loopback (slirp's default,
+  // off here because it exposes local-only services).
+  bool host_loopback = false;
+  std::vector<DestinationRule> deny_destinations;
+  std::vector<DestinationRule> allow_destinations;
+  LogLevel log_level = LogLevel::kInfo;
+
+  std::optional<net::IpPrefix> network_v4() const;
+  std::optional<net::IpPrefix> network_v6() const;
+};
+
+// One [Peer].
+struct ServerPeer {
+  crypto::PublicKey public_key;
+  // All zeros when not configured, which is what WireGuard uses then.
+  crypto::SymmetricKey preshared_key;
+  bool has_preshared_key = false;
+  // The client's tunnel addresses; default network + 15 (10.0.2.15/32, fec0::15/128). Peers
+  // may overlap: each has its own slirp network.
+  std::vector<net::IpPrefix> allowed_ips;
+  std::optional<net::HostPort> endpoint;         // not resolved
+  std::chrono::seconds persistent_keepalive{0};  // 0: off
+  std::optional<uint32_t> mtu;                   // per-peer tunnel MTU; nullopt: the interface's
+  std::vector<ForwardPort> forward_ports;
+  std::string name;  // a label for logs and `show`; may be empty
+  int line = 0;      // of the [Peer] header, for messages about this peer
+};
+
+struct ServerConfig {
+  std::string file;  // as given to the loader
+  ServerInterface interface;
+  std::vector<ServerPeer> peers;
+  // Things worth a log line that are not errors (e.g. a world-readable file with inline keys).
+  std::vector<std::string> warnings;
+};
+
+// Parses a server file's text; `file` names it in errors and anchors relative key file paths.
+// May read key files (PrivateKeyFile, PresharedKeyFile).
+ConfigExpected<ServerConfig> parse_server_config(std::string_view text, std::string_view file);
+// Reads and parses `path`; the text read is wiped afterwards.
+ConfigExpected<ServerConfig> load_server_config(const std::string& path);
+
+}  // namespace slirpvpn::config
