@@ -50,8 +50,9 @@ TEST_F(Blake2sTest, PartsAreConcatenated) {
   EXPECT_EQ(to_hex(out), kRfc7693Abc);
 }
 
-// BLAKE2 reference package, testvectors/blake2s-kat.txt (keyed, published as
-// blake2.net/blake2s-test.txt): key 000102…1f, input 00 01 … (length - 1), 32-byte output.
+// BLAKE2 reference package (github.com/BLAKE2/BLAKE2) keyed KAT, testvectors/blake2s-test.txt,
+// also published as blake2.net/blake2s-test.txt: key 000102…1f, input 00 01 … (length - 1),
+// 32-byte output.
 struct KeyedRow {
   size_t input_length;
   const char* hash;
