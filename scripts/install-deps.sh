@@ -15,7 +15,7 @@ packages=(
   meson dpkg-dev
   # real peers and tools for the namespace tests
   wireguard-go wireguard-tools iperf3 dnsmasq curl openssl tcpdump bind9-dnsutils
-  traceroute iproute2 nftables conntrack procps util-linux python3 zbar-tools
+  traceroute iproute2 iputils-ping nftables conntrack procps util-linux python3 zbar-tools
 )
 
 missing=()
