@@ -36,7 +36,9 @@ constexpr KeyRule kPeerKeys[] = {
 constexpr std::string_view kDefaultAddressV4 = "10.0.2.2/24";
 constexpr std::string_view kDefaultAddressV6 = "fec0::2/64";
 constexpr uint8_t kDnsHost = 3;
-constexpr uint8_t kClientHost = 15;
+// 10.0.2.15 and fec0::15: the same digits, so decimal 15 in IPv4 and 0x15 in IPv6.
+constexpr uint8_t kClientHostV4 = 15;
+constexpr uint8_t kClientHostV6 = 0x15;
 // Leaves room for .3 and .15 inside the network, with .15 not being the IPv4 broadcast.
 constexpr uint8_t kMaxNetworkLengthV4 = 27;
 constexpr uint8_t kMaxNetworkLengthV6 = 120;
@@ -195,7 +197,8 @@ ConfigExpected<ServerPeer> parse_peer(const IniSection& section, std::string_vie
   if (find_entry(section, "AllowedIPs") == nullptr) {
     for (const auto& gateway : {interface.address_v4, interface.address_v6}) {
       if (!gateway) continue;
-      const auto host = host_in(gateway->network(), kClientHost);
+      const auto host =
+          host_in(gateway->network(), gateway->address.is_v4() ? kClientHostV4 : kClientHostV6);
       peer.allowed_ips.emplace_back(host, host.bit_length());
     }
   }
@@ -248,7 +251,8 @@ ConfigExpected<void> check_peers(const std::vector<const IniSection*>& peer_sect
       }
     }
     for (const IniEntry* entry : find_entries(*peer_sections[i], "ForwardPort")) {
-      for (auto item : *split_list(entry->value)) {
+      const auto items = split_list(entry->value);  // validated by parse_peer
+      for (auto item : *items) {
         const ForwardPort forward = *parse_forward_port(item);
         if (forward.protocol == Protocol::kUdp &&
             forward.server_port == config.interface.listen_port) {

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cstring>
+#include <ostream>
 
 #include "common/assert.h"
 
@@ -294,6 +295,16 @@ Expected<std::vector<Endpoint>> resolve_endpoint(std::string_view host, uint16_t
   freeaddrinfo(results);
   if (endpoints.empty()) return fail("resolve endpoint", name + ": no IPv4 or IPv6 address");
   return endpoints;
+}
+
+std::ostream& operator<<(std::ostream& out, const IpAddress& address) {
+  return out << address.to_string();
+}
+std::ostream& operator<<(std::ostream& out, const IpPrefix& prefix) {
+  return out << prefix.to_string();
+}
+std::ostream& operator<<(std::ostream& out, const Endpoint& endpoint) {
+  return out << endpoint.to_string();
 }
 
 }  // namespace slirpvpn::net

@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <iosfwd>
 #include <optional>
 #include <span>
 #include <string>
@@ -155,6 +156,11 @@ struct HostPort {
 // UDP. A literal never touches the resolver; a name goes through getaddrinfo (blocking: call it
 // at start-up or from a thread that may block). Results are de-duplicated, in resolver order.
 Expected<std::vector<Endpoint>> resolve_endpoint(std::string_view host, uint16_t port);
+
+// Text form for logs and test failure messages.
+std::ostream& operator<<(std::ostream& out, const IpAddress& address);
+std::ostream& operator<<(std::ostream& out, const IpPrefix& prefix);
+std::ostream& operator<<(std::ostream& out, const Endpoint& endpoint);
 
 }  // namespace slirpvpn::net
 
