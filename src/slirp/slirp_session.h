@@ -1,0 +1,218 @@
+// SPDX-License-Identifier: MIT
+// One libslirp instance for one peer, driven by the EventLoop, with policy, MSS clamp, ARP/NDP.
+//
+// Theory of operation
+// -------------------
+// Packets from the tunnel enter through input_ip_packet(): IP sanity check, egress policy
+// (refusals answered at once with a TCP RST or an ICMP "administratively prohibited",
+// rate-limited), ICMP echo the instance cannot carry answered the same way, MSS clamp, then an
+// Ethernet header and slirp_input(). Frames slirp sends go through the send_packet callback:
+// IP packets lose their Ethernet header, get the MSS clamp and go to PacketSink::deliver_ip;
+// slirp's ARP requests and neighbour solicitations for the client are answered by queueing the
+// reply and feeding it back AFTER slirp returns (slirp is not re-entrant).
+//
+// Polling: the instance never runs on a wake-up that does not concern it. After every time
+// slirp ran (input, fd readiness, timer), the session
+//   - makes epoll hold exactly the fds slirp_pollfds_fill asked for (add/modify/remove, the
+//     session as handler; unregister_poll_fd removes an fd before slirp closes it; an fd that
+//     slirp closed without telling is detected by the kernel's ENOENT and re-added);
+//   - arms ONE EventLoop timer at the earliest of slirp's poll timeout (2 ms while TCP has a
+//     delayed ACK pending, 499 ms while TCP/fragments/expiring UDP exist; an idle instance, for
+//     which slirp answers its 1000 ms cap, gets no periodic wake-up) and its own timers (the
+//     IPv6 router-advertisement timer).
+// fd readiness only records the revents and moves the timer to "now"; the timer then runs
+// slirp_pollfds_poll once for all of the instance's ready fds of that loop pass.
+//
+// Limits: one thread (libslirp keeps process-wide state); deliver_ip may be called from inside
+// input_ip_packet and from the event loop. IPv4 port forwards only (slirp_add_hostfwd).
+// Left out on purpose: DHCP (disabled), TFTP, emulation (enable_emu off), guestfwd/exec.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <unordered_map>
+#include <vector>
+
+#include "common/error.h"
+#include "net/clock.h"
+#include "net/event_loop.h"
+#include "net/ip_address.h"
+#include "slirp/egress_policy.h"
+#include "slirp/ethernet.h"
+#include "slirp/packet.h"
+
+struct Slirp;
+
+namespace slirpvpn::slirp {
+
+// Where a session's outgoing IP packets (towards the peer) go. The span is valid only during
+// the call. Called on the loop thread, possibly from inside input_ip_packet.
+class PacketSink {
+ public:
+  virtual void deliver_ip(std::span<const uint8_t> packet) noexcept = 0;
+
+ protected:
+  ~PacketSink() = default;
+};
+
+struct PortForward {
+  bool udp = false;
+  net::IpAddress host_address = net::IpAddress::v4({0, 0, 0, 0});  // IPv4; 0.0.0.0 = any
+  uint16_t host_port = 0;
+  uint16_t guest_port = 0;
+};
+
+// How ICMP echo requests to outside addresses are carried. libslirp 4.7 uses a ping socket,
+// else a raw socket, else UDP to port 7 of the target (src/ip_icmp.c); we never allow the
+// last two: without a working ping socket the adapter answers "prohibited" itself.
+enum class IcmpEchoMode : uint8_t {
+  kDetect,  // probe socket(AF_INET, SOCK_DGRAM, IPPROTO_ICMP) once per process
+  kSlirp,   // let slirp send them (the caller knows ping sockets work)
+  kRefuse,  // always answer "prohibited"
+};
+
+struct SessionConfig {
+  net::IpAddress network = net::IpAddress::v4({10, 0, 2, 0});
+  uint8_t network_length = 24;
+  net::IpAddress gateway = net::IpAddress::v4({10, 0, 2, 2});
+  net::IpAddress dns = net::IpAddress::v4({10, 0, 2, 3});
+  net::IpAddress client = net::IpAddress::v4({10, 0, 2, 15});
+
+  bool ipv6_enabled = true;
+  net::IpAddress prefix6 = net::IpAddress::v6({0xfe, 0xc0});
+  uint8_t prefix6_length = 64;
+  net::IpAddress gateway6 =
+      net::IpAddress::v6({0xfe, 0xc0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2});
+  net::IpAddress dns6 = net::IpAddress::v6({0xfe, 0xc0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 3});
+  net::IpAddress client6 =
+      net::IpAddress::v6({0xfe, 0xc0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x15});
+
+  // The peer's tunnel MTU: slirp's if_mtu/if_mru and the MSS clamp. 1420 as WireGuard.
+  std::size_t mtu = 1420;
+  // Without it, the gateway address reaches the server's 127.0.0.1.
+  bool disable_host_loopback = true;
+  std::vector<PortForward> port_forwards;
+  // The session adds gateway/DNS (v4 and v6) to `virtual_services` itself.
+  EgressPolicyConfig egress;
+  IcmpEchoMode icmp_echo = IcmpEchoMode::kDetect;
+};
+
+// Drop and refusal counters, by reason. Read by the server on the loop thread.
+struct SessionCounters {
+  uint64_t packets_in = 0;             // accepted into slirp
+  uint64_t packets_out = 0;            // delivered to the sink from slirp
+  std::array<uint64_t, 8> ip_drops{};  // indexed by IpDrop (inner packets)
+  std::array<uint64_t, size_t(FrameDrop::kCount)> frame_drops{};  // frames from slirp
+  std::array<uint64_t, 4> refused{};  // indexed by EgressVerdict (0 unused)
+  uint64_t ipv6_disabled = 0;         // IPv6 packet while IPv6 is off
+  uint64_t echo_refused = 0;          // ICMP(v6) echo slirp cannot carry, answered by us
+  uint64_t rst_sent = 0;
+  uint64_t icmp_prohibited_sent = 0;
+  uint64_t refusals_rate_limited = 0;  // refused silently: over the reply rate
+  uint64_t mss_clamped_in = 0;
+  uint64_t mss_clamped_out = 0;
+  uint64_t out_malformed = 0;     // slirp emitted an IP packet we could not parse
+  uint64_t neighbor_replies = 0;  // ARP replies + NAs fed back to slirp
+  uint64_t reply_queue_full = 0;
+  uint64_t guest_errors = 0;  // slirp's guest_error callback
+  uint64_t polls = 0;         // slirp_pollfds_poll calls (tests: no idle polling)
+};
+
+// Whether this process may open unprivileged ICMP echo sockets (net.ipv4.ping_group_range).
+bool ping_sockets_available() noexcept;
+
+class SlirpSession final : private net::IoHandler, private net::TimerHandler {
+ public:
+  // Creates the instance, installs port forwards, seeds slirp's ARP/NDP tables with the client
+  // and registers with `loop`. `loop` and `sink` must outlive the session.
+  static Expected<std::unique_ptr<SlirpSession>> create(const SessionConfig& config,
+                                                        net::EventLoop& loop, PacketSink& sink);
+  ~SlirpSession();
+  SlirpSession(const SlirpSession&) = delete;
+  SlirpSession& operator=(const SlirpSession&) = delete;
+
+  // One decrypted packet from the peer (any length; trailing padding beyond the IP length is
+  // ignored). Checked, filtered and handed to slirp, or dropped/refused and counted.
+  void input_ip_packet(std::span<const uint8_t> packet) noexcept;
+
+  const SessionCounters& counters() const noexcept { return counters_; }
+  // fds currently registered in the loop for this instance (tests, `show`).
+  std::size_t registered_fd_count() const noexcept { return registered_.size(); }
+  // The EventLoop timer this instance has armed, or kNoTimer when idle.
+  net::TimerId armed_timer() const noexcept { return timer_; }
+
+ private:
+  struct SlirpTimer;
+  struct Registered {
+    uint32_t events = 0;   // EPOLL* asked for
+    uint32_t revents = 0;  // EPOLL* seen since the last poll
+    uint32_t round = 0;    // last fill that asked for it
+  };
+  struct PollRequest {
+    int fd;
+    int events;  // SLIRP_POLL_*
+  };
+  // Room for slirp's queued ARP/NDP answers between two returns from slirp.
+  static constexpr std::size_t kReplyQueueSize = 8;
+  static constexpr std::size_t kReplyFrameSize = 96;
+
+  SlirpSession(const SessionConfig& config, net::EventLoop& loop, PacketSink& sink);
+
+  void on_io(int fd, uint32_t revents) noexcept override;
+  void on_timer(net::TimePoint now) noexcept override;
+
+  void service(net::TimePoint now) noexcept;
+  void flush_replies() noexcept;
+  void fill_and_sync(net::TimePoint now) noexcept;
+  void arm(net::TimePoint when) noexcept;
+  void request_service() noexcept;
+  void slirp_input_frame(std::span<const uint8_t> frame) noexcept;
+  void refuse(const IpInfo& info) noexcept;
+  bool take_refusal_token() noexcept;
+  void deliver(std::span<const uint8_t> packet) noexcept;
+  bool is_virtual_service(const net::IpAddress& address) const noexcept;
+
+  // libslirp callbacks (opaque = this).
+  void on_frame(std::span<const uint8_t> frame) noexcept;
+  void on_unregister_fd(int fd) noexcept;
+  int on_add_poll(int fd, int events) noexcept;
+  int on_get_revents(int index) noexcept;
+  friend struct SlirpCallbacks;
+
+  SessionConfig config_;
+  net::EventLoop& loop_;
+  PacketSink& sink_;
+  EgressPolicy policy_;
+  GuestAddresses guest_;
+  bool echo_via_slirp_ = false;
+  uint16_t max_mss_v4_ = 0;
+  uint16_t max_mss_v6_ = 0;
+  Slirp* slirp_ = nullptr;
+  bool in_slirp_ = false;
+
+  std::vector<uint8_t> frame_buffer_;    // Ethernet header + one packet into slirp
+  std::vector<uint8_t> out_buffer_;      // one packet out of slirp (MSS clamp needs a copy)
+  std::vector<uint8_t> refusal_buffer_;  // RST / ICMP error
+  std::array<std::array<uint8_t, kReplyFrameSize>, kReplyQueueSize> replies_{};
+  std::array<uint8_t, kReplyQueueSize> reply_sizes_{};
+  std::size_t reply_count_ = 0;
+
+  std::vector<std::unique_ptr<SlirpTimer>> slirp_timers_;
+  std::vector<PollRequest> wanted_;
+  std::unordered_map<int, Registered> registered_;
+  uint32_t round_ = 0;
+  net::TimerId timer_ = net::kNoTimer;
+  net::TimePoint timer_when_{};
+  bool service_requested_ = false;
+
+  // Token bucket for refusals (RSTs to non-SYN segments, ICMP errors).
+  double refusal_tokens_;
+  net::TimePoint refusal_refill_{};
+
+  SessionCounters counters_;
+};
+
+}  // namespace slirpvpn::slirp

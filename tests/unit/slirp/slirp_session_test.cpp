@@ -1,0 +1,386 @@
+// SPDX-License-Identifier: MIT
+// SlirpSession against the real libslirp on loopback: UDP and TCP through the gateway,
+// host-loopback switch, refusals, echo handling, and no polling of idle instances.
+#include "slirp/slirp_session.h"
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "common/endian.h"
+
+namespace slirpvpn::slirp {
+namespace {
+
+using namespace std::chrono_literals;
+
+net::IpAddress a(const char* text) {
+  return *net::IpAddress::parse(text);
+}
+
+struct CollectingSink : PacketSink {
+  std::vector<std::vector<uint8_t>> packets;
+  void deliver_ip(std::span<const uint8_t> packet) noexcept override {
+    packets.emplace_back(packet.begin(), packet.end());
+  }
+};
+
+// An IPv4 or IPv6 packet around `l4` with every checksum set.
+std::vector<uint8_t> ip_packet(const net::IpAddress& src, const net::IpAddress& dst,
+                               uint8_t protocol, std::vector<uint8_t> l4) {
+  std::size_t checksum_offset = protocol == kProtocolTcp ? 16 : protocol == kProtocolUdp ? 6 : 2;
+  if (protocol == kProtocolUdp) store_be16(&l4[4], uint16_t(l4.size()));
+  store_be16(&l4[checksum_offset], 0);
+  uint16_t checksum = protocol == kProtocolIcmp ? checksum_finish(checksum_partial(l4))
+                                                : transport_checksum(src, dst, protocol, l4);
+  store_be16(&l4[checksum_offset], checksum);
+  std::vector<uint8_t> p;
+  if (src.is_v4()) {
+    p.resize(20);
+    p[0] = 0x45;
+    store_be16(&p[2], uint16_t(20 + l4.size()));
+    p[8] = 64;
+    p[9] = protocol;
+    std::copy_n(src.bytes().begin(), 4, p.begin() + 12);
+    std::copy_n(dst.bytes().begin(), 4, p.begin() + 16);
+    store_be16(&p[10], checksum_finish(checksum_partial(p)));
+  } else {
+    p.resize(40);
+    p[0] = 0x60;
+    store_be16(&p[4], uint16_t(l4.size()));
+    p[6] = protocol;
+    p[7] = 64;
+    std::copy_n(src.bytes().begin(), 16, p.begin() + 8);
+    std::copy_n(dst.bytes().begin(), 16, p.begin() + 24);
+  }
+  p.insert(p.end(), l4.begin(), l4.end());
+  return p;
+}
+
+std::vector<uint8_t> udp(uint16_t sport, uint16_t dport, const std::string& payload) {
+  std::vector<uint8_t> l4(8);
+  store_be16(&l4[0], sport);
+  store_be16(&l4[2], dport);
+  l4.insert(l4.end(), payload.begin(), payload.end());
+  return l4;
+}
+
+std::vector<uint8_t> tcp_syn(uint16_t sport, uint16_t dport, uint16_t mss) {
+  std::vector<uint8_t> l4(24, 0);
+  store_be16(&l4[0], sport);
+  store_be16(&l4[2], dport);
+  store_be32(&l4[4], 12345);
+  l4[12] = 6 << 4;
+  l4[13] = kTcpSyn;
+  store_be16(&l4[14], 64240);
+  l4[20] = 2;
+  l4[21] = 4;
+  store_be16(&l4[22], mss);
+  return l4;
+}
+
+std::vector<uint8_t> echo_request(bool v6) {
+  std::vector<uint8_t> l4(16, 0x5a);
+  l4[0] = v6 ? 128 : 8;
+  l4[1] = 0;
+  store_be32(&l4[4], 0x12340001);
+  return l4;
+}
+
+// A bound, non-blocking loopback UDP socket.
+struct UdpSocket {
+  int fd = -1;
+  uint16_t port = 0;
+  explicit UdpSocket(bool v6 = false) {
+    fd = socket(v6 ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+    sockaddr_storage storage{};
+    socklen_t length;
+    if (v6) {
+      auto* in6 = reinterpret_cast<sockaddr_in6*>(&storage);
+      in6->sin6_family = AF_INET6;
+      in6->sin6_addr = in6addr_loopback;
+      length = sizeof(*in6);
+    } else {
+      auto* in = reinterpret_cast<sockaddr_in*>(&storage);
+      in->sin_family = AF_INET;
+      in->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+      length = sizeof(*in);
+    }
+    EXPECT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&storage), length), 0);
+    EXPECT_EQ(getsockname(fd, reinterpret_cast<sockaddr*>(&storage), &length), 0);
+    port = ntohs(v6 ? reinterpret_cast<sockaddr_in6*>(&storage)->sin6_port
+                    : reinterpret_cast<sockaddr_in*>(&storage)->sin_port);
+  }
+  ~UdpSocket() { close(fd); }
+};
+
+struct Fixture : ::testing::Test {
+  net::EventLoop loop = std::move(*net::EventLoop::create());
+  CollectingSink sink;
+
+  std::unique_ptr<SlirpSession> make(bool host_loopback,
+                                     IcmpEchoMode echo = IcmpEchoMode::kRefuse) {
+    SessionConfig config;
+    config.disable_host_loopback = !host_loopback;
+    config.icmp_echo = echo;
+    auto session = SlirpSession::create(config, loop, sink);
+    EXPECT_TRUE(session.has_value()) << (session ? "" : session.error().message());
+    return session ? std::move(*session) : nullptr;
+  }
+
+  // Runs the loop until `done` or the time is up (bounded: at most 5 s).
+  bool run_until(const std::function<bool()>& done, net::Duration limit = 5s) {
+    auto deadline = net::Clock::now() + limit;
+    while (!done()) {
+      if (net::Clock::now() > deadline) return false;
+      EXPECT_TRUE(loop.run_once(20ms).has_value());
+    }
+    return true;
+  }
+
+  // The first sink packet matching `predicate`, parsed into `info`.
+  bool find_packet(const std::function<bool(const IpInfo&)>& predicate, IpInfo& info) {
+    for (const auto& packet : sink.packets) {
+      if (parse_ip(packet, info) == IpDrop::kNone && predicate(info)) return true;
+    }
+    return false;
+  }
+};
+
+TEST_F(Fixture, UdpReachesHostLoopbackAndReplyComesBack) {
+  auto session = make(/*host_loopback=*/true);
+  ASSERT_NE(session, nullptr);
+  UdpSocket server;
+  session->input_ip_packet(
+      ip_packet(a("10.0.2.15"), a("10.0.2.2"), kProtocolUdp, udp(5555, server.port, "hello")));
+  EXPECT_EQ(session->counters().packets_in, 1u);
+
+  char buffer[64];
+  sockaddr_in peer{};
+  socklen_t peer_length = sizeof(peer);
+  ssize_t received = -1;
+  ASSERT_TRUE(run_until([&] {
+    received = recvfrom(server.fd, buffer, sizeof(buffer), 0, reinterpret_cast<sockaddr*>(&peer),
+                        &peer_length);
+    return received >= 0;
+  }));
+  EXPECT_EQ(std::string(buffer, std::size_t(received)), "hello");
+  EXPECT_EQ(ntohl(peer.sin_addr.s_addr), INADDR_LOOPBACK);
+  ASSERT_TRUE(loop.run_once(0ms).has_value());
+  EXPECT_EQ(session->registered_fd_count(), 1u);  // slirp's UDP socket is watched by epoll
+
+  ASSERT_EQ(sendto(server.fd, "world", 5, 0, reinterpret_cast<sockaddr*>(&peer), peer_length), 5);
+  IpInfo reply;
+  auto is_reply = [&](const IpInfo& info) {
+    return info.protocol == kProtocolUdp && info.destination_port == 5555;
+  };
+  ASSERT_TRUE(run_until([&] { return find_packet(is_reply, reply); }));
+  EXPECT_EQ(reply.destination, a("10.0.2.15"));
+  EXPECT_EQ(reply.source, a("10.0.2.2"));
+  EXPECT_EQ(reply.source_port, server.port);
+  auto payload = reply.packet.subspan(reply.l4_offset + 8);
+  EXPECT_EQ(std::string(payload.begin(), payload.end()), "world");
+  EXPECT_EQ(transport_checksum(reply.source, reply.destination, kProtocolUdp,
+                               reply.packet.subspan(reply.l4_offset)),
+            0);
+  // The seeded ARP entry made slirp send without asking.
+  EXPECT_EQ(session->counters().neighbor_replies, 0u);
+}
+
+TEST_F(Fixture, Ipv6UdpUsesSeededNeighbourEntry) {
+  auto session = make(/*host_loopback=*/true);
+  ASSERT_NE(session, nullptr);
+  UdpSocket server(/*v6=*/true);
+  session->input_ip_packet(
+      ip_packet(a("fec0::15"), a("fec0::2"), kProtocolUdp, udp(6666, server.port, "six")));
+  char buffer[64];
+  sockaddr_in6 peer{};
+  socklen_t peer_length = sizeof(peer);
+  ssize_t received = -1;
+  ASSERT_TRUE(run_until([&] {
+    received = recvfrom(server.fd, buffer, sizeof(buffer), 0, reinterpret_cast<sockaddr*>(&peer),
+                        &peer_length);
+    return received >= 0;
+  }));
+  EXPECT_EQ(std::string(buffer, std::size_t(received)), "six");
+  ASSERT_EQ(sendto(server.fd, "back", 4, 0, reinterpret_cast<sockaddr*>(&peer), peer_length), 4);
+  IpInfo reply;
+  ASSERT_TRUE(run_until([&] {
+    return find_packet([](const IpInfo& i) { return i.destination_port == 6666; }, reply);
+  }));
+  EXPECT_EQ(reply.destination, a("fec0::15"));
+  EXPECT_EQ(session->counters().neighbor_replies, 0u);  // the unsolicited NA was accepted
+}
+
+TEST_F(Fixture, DisabledHostLoopbackKeepsUdpFromTheSocket) {
+  UdpSocket server;
+  auto packet =
+      ip_packet(a("10.0.2.15"), a("10.0.2.2"), kProtocolUdp, udp(5555, server.port, "probe"));
+  char buffer[64];
+  // First prove the same packet does arrive with host loopback enabled...
+  {
+    auto open = make(/*host_loopback=*/true);
+    open->input_ip_packet(packet);
+    ASSERT_TRUE(run_until([&] { return recv(server.fd, buffer, sizeof(buffer), 0) == 5; }));
+  }
+  // ...then that it does not with the default (disabled).
+  auto closed = make(/*host_loopback=*/false);
+  closed->input_ip_packet(packet);
+  EXPECT_FALSE(run_until([&] { return recv(server.fd, buffer, sizeof(buffer), 0) >= 0; }, 300ms));
+}
+
+TEST_F(Fixture, TcpSynToLoopbackListenerGetsClampedSynAck) {
+  auto session = make(/*host_loopback=*/true);
+  ASSERT_NE(session, nullptr);
+  int listener = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof(address);
+  ASSERT_EQ(bind(listener, reinterpret_cast<sockaddr*>(&address), length), 0);
+  ASSERT_EQ(listen(listener, 4), 0);
+  ASSERT_EQ(getsockname(listener, reinterpret_cast<sockaddr*>(&address), &length), 0);
+  uint16_t port = ntohs(address.sin_port);
+
+  session->input_ip_packet(
+      ip_packet(a("10.0.2.15"), a("10.0.2.2"), kProtocolTcp, tcp_syn(40000, port, 1460)));
+  IpInfo syn_ack;
+  auto is_syn_ack = [](const IpInfo& info) {
+    return info.protocol == kProtocolTcp &&
+           (info.tcp_flags & (kTcpSyn | kTcpAck)) == (kTcpSyn | kTcpAck);
+  };
+  ASSERT_TRUE(run_until([&] { return find_packet(is_syn_ack, syn_ack); }));
+  EXPECT_EQ(syn_ack.destination, a("10.0.2.15"));
+  EXPECT_EQ(syn_ack.destination_port, 40000);
+  EXPECT_EQ(syn_ack.tcp_ack, 12346u);
+  // Find the MSS option and check it against the clamp for MTU 1420.
+  auto tcp = syn_ack.packet.subspan(syn_ack.l4_offset);
+  std::size_t header = std::size_t(tcp[12] >> 4) * 4;
+  uint16_t mss = 0;
+  for (std::size_t i = 20; i + 3 < header;) {
+    if (tcp[i] == 1) {
+      ++i;
+      continue;
+    }
+    if (tcp[i] == 2 && tcp[i + 1] == 4) mss = load_be16(&tcp[i + 2]);
+    if (tcp[i] == 0 || tcp[i + 1] < 2) break;
+    i += tcp[i + 1];
+  }
+  EXPECT_GT(mss, 0);
+  EXPECT_LE(mss, max_mss_for_mtu(1420, 4));
+  EXPECT_EQ(transport_checksum(syn_ack.source, syn_ack.destination, kProtocolTcp, tcp), 0);
+  int accepted = accept(listener, nullptr, nullptr);
+  EXPECT_GE(accepted, 0);
+  // TCP is active: the instance now keeps a timer armed (slirp's slow/fast TCP timers).
+  EXPECT_NE(session->armed_timer(), net::kNoTimer);
+  if (accepted >= 0) close(accepted);
+  close(listener);
+}
+
+TEST_F(Fixture, RefusedDestinationGetsRstAtOnce) {
+  auto session = make(/*host_loopback=*/false);
+  ASSERT_NE(session, nullptr);
+  session->input_ip_packet(
+      ip_packet(a("10.0.2.15"), a("169.254.169.254"), kProtocolTcp, tcp_syn(40001, 80, 1460)));
+  // Synchronously: no loop pass needed.
+  ASSERT_EQ(sink.packets.size(), 1u);
+  IpInfo rst;
+  ASSERT_EQ(parse_ip(sink.packets[0], rst), IpDrop::kNone);
+  EXPECT_EQ(rst.tcp_flags, kTcpRst | kTcpAck);
+  EXPECT_EQ(rst.source, a("169.254.169.254"));
+  EXPECT_EQ(rst.source_port, 80);
+  EXPECT_EQ(rst.destination, a("10.0.2.15"));
+  EXPECT_EQ(rst.tcp_ack, 12346u);
+  EXPECT_EQ(session->counters().rst_sent, 1u);
+  EXPECT_EQ(session->counters().refused[std::size_t(EgressVerdict::kDenyReserved)], 1u);
+  EXPECT_EQ(session->counters().packets_in, 0u);
+
+  // UDP to a private address: ICMP administratively prohibited from the gateway.
+  session->input_ip_packet(
+      ip_packet(a("10.0.2.15"), a("192.168.1.1"), kProtocolUdp, udp(5000, 53, "q")));
+  ASSERT_EQ(sink.packets.size(), 2u);
+  IpInfo icmp;
+  ASSERT_EQ(parse_ip(sink.packets[1], icmp), IpDrop::kNone);
+  EXPECT_EQ(icmp.protocol, kProtocolIcmp);
+  EXPECT_EQ(icmp.icmp_type, 3);
+  EXPECT_EQ(icmp.icmp_code, 13);
+  EXPECT_EQ(icmp.source, a("10.0.2.2"));
+}
+
+TEST_F(Fixture, EchoHandling) {
+  auto session = make(/*host_loopback=*/false, IcmpEchoMode::kRefuse);
+  ASSERT_NE(session, nullptr);
+  // To the gateway: slirp answers itself.
+  session->input_ip_packet(
+      ip_packet(a("10.0.2.15"), a("10.0.2.2"), kProtocolIcmp, echo_request(false)));
+  IpInfo reply;
+  ASSERT_TRUE(run_until([&] {
+    return find_packet([](const IpInfo& i) { return i.protocol == kProtocolIcmp; }, reply);
+  }));
+  EXPECT_EQ(reply.icmp_type, 0);
+  EXPECT_EQ(reply.source, a("10.0.2.2"));
+  sink.packets.clear();
+  // Outside without a ping socket: refused by the adapter (TEST-NET-3, never sent).
+  session->input_ip_packet(
+      ip_packet(a("10.0.2.15"), a("203.0.113.9"), kProtocolIcmp, echo_request(false)));
+  ASSERT_EQ(sink.packets.size(), 1u);
+  ASSERT_EQ(parse_ip(sink.packets[0], reply), IpDrop::kNone);
+  EXPECT_EQ(reply.icmp_type, 3);
+  EXPECT_EQ(reply.icmp_code, 13);
+  // ICMPv6 echo to an outside address: answered "prohibited" before slirp sees it.
+  session->input_ip_packet(
+      ip_packet(a("fec0::15"), a("2001:db8::1"), kProtocolIcmpv6, echo_request(true)));
+  ASSERT_EQ(sink.packets.size(), 2u);
+  ASSERT_EQ(parse_ip(sink.packets[1], reply), IpDrop::kNone);
+  EXPECT_EQ(reply.protocol, kProtocolIcmpv6);
+  EXPECT_EQ(reply.icmp_type, 1);
+  EXPECT_EQ(reply.icmp_code, 1);
+  EXPECT_EQ(session->counters().echo_refused, 2u);
+  // ICMPv6 echo to slirp's gateway: slirp answers.
+  sink.packets.clear();
+  session->input_ip_packet(
+      ip_packet(a("fec0::15"), a("fec0::2"), kProtocolIcmpv6, echo_request(true)));
+  ASSERT_TRUE(run_until(
+      [&] { return find_packet([](const IpInfo& i) { return i.icmp_type == 129; }, reply); }));
+}
+
+TEST_F(Fixture, MalformedInputIsCountedNotPassed) {
+  auto session = make(/*host_loopback=*/false);
+  ASSERT_NE(session, nullptr);
+  auto packet = ip_packet(a("10.0.2.15"), a("10.0.2.3"), kProtocolUdp, udp(5000, 53, "q"));
+  packet[10] ^= 0xff;  // header checksum
+  session->input_ip_packet(packet);
+  session->input_ip_packet(std::span(packet).first(3));
+  EXPECT_EQ(session->counters().ip_drops[std::size_t(IpDrop::kBadHeaderChecksum)], 1u);
+  EXPECT_EQ(session->counters().ip_drops[std::size_t(IpDrop::kTooShort)], 1u);
+  EXPECT_EQ(session->counters().packets_in, 0u);
+  EXPECT_TRUE(sink.packets.empty());
+}
+
+TEST_F(Fixture, IdleInstancesAreNotPolled) {
+  auto busy = make(/*host_loopback=*/true);
+  auto idle = make(/*host_loopback=*/true);
+  ASSERT_NE(busy, nullptr);
+  ASSERT_NE(idle, nullptr);
+  UdpSocket server;
+  uint64_t idle_polls = idle->counters().polls;
+  char buffer[16];
+  for (int i = 0; i < 5; ++i) {
+    busy->input_ip_packet(
+        ip_packet(a("10.0.2.15"), a("10.0.2.2"), kProtocolUdp, udp(5555, server.port, "x")));
+    ASSERT_TRUE(run_until([&] { return recv(server.fd, buffer, sizeof(buffer), 0) == 1; }));
+  }
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(loop.run_once(10ms).has_value());
+  EXPECT_GT(busy->counters().polls, 0u);
+  EXPECT_EQ(idle->counters().polls, idle_polls);
+}
+
+}  // namespace
+}  // namespace slirpvpn::slirp
