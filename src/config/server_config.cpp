@@ -93,7 +93,9 @@ ConfigExpected<void> parse_interface(const IniSection& section, std::string_view
 
   auto addresses = parse_list(section, "Address", file, parse_interface_address);
   if (!addresses) return tl::unexpected(addresses.error());
-  for (const auto& [address, line] : *addresses) {
+  for (const auto& item : *addresses) {
+    const auto& address = item.value;
+    const int line = item.line;
     const auto fail = [&](const std::string& why) {
       return config_fail(std::string(file), line,
                          "Address: " + quote(address.to_string()) + " " + why);
@@ -118,7 +120,9 @@ ConfigExpected<void> parse_interface(const IniSection& section, std::string_view
 
   auto dns = parse_list(section, "DNS", file, parse_address);
   if (!dns) return tl::unexpected(dns.error());
-  for (const auto& [address, line] : *dns) {
+  for (const auto& item : *dns) {
+    const auto& address = item.value;
+    const int line = item.line;
     const auto fail = [&](const std::string& why) {
       return config_fail(std::string(file), line, "DNS: " + quote(address.to_string()) + " " + why);
     };
