@@ -1,0 +1,72 @@
+// SPDX-License-Identifier: MIT
+// A Linux TUN device (/dev/net/tun, IFF_TUN|IFF_NO_PI): non-blocking reads and writes of IP
+// packets.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "common/error.h"
+#include "net/packet_batch.h"
+
+namespace slirpvpn::net {
+
+struct TunOptions {
+  // IFF_MULTI_QUEUE: several TunDevice objects attach to the same name, one queue each, so
+  // several threads can read (the kernel spreads flows over the queues).
+  bool multi_queue = false;
+  // Extension point for offloads (a later issue): IFF_VNET_HDR makes every read and write begin
+  // with a struct virtio_net_hdr, and TUNSETOFFLOAD then lets the kernel hand us TCP/UDP super-
+  // packets (TSO/USO) with partial checksums that user space must segment and complete. Off
+  // means plain IP packets; when on, read()/write() move the header as part of the bytes and
+  // the caller owns its meaning (no segmentation happens here yet).
+  bool vnet_header = false;
+};
+
+// One queue of a TUN device, created (or attached to, if it exists and is not in use) by open().
+// The device is not persistent (TUNSETPERSIST 0): it disappears when the last queue closes.
+// Move-only; closes its descriptor.
+//
+// Thread-safety: reads and writes may run concurrently from different threads on one object
+// (each is one syscall); batches must each be owned by one thread.
+class TunDevice {
+ public:
+  // `name` up to 15 characters; empty lets the kernel choose "tun%d". Creating a device needs
+  // CAP_NET_ADMIN; the error says so.
+  static Expected<TunDevice> open(std::string_view name, const TunOptions& options = {});
+
+  TunDevice(TunDevice&& other) noexcept;
+  TunDevice& operator=(TunDevice&& other) noexcept;
+  TunDevice(const TunDevice&) = delete;
+  TunDevice& operator=(const TunDevice&) = delete;
+  ~TunDevice();
+
+  int fd() const noexcept { return fd_; }
+  // The name the kernel gave the device.
+  const std::string& name() const noexcept { return name_; }
+  bool vnet_header() const noexcept { return vnet_header_; }
+
+  // Reads one packet into `buffer` and returns its length; 0 means none is waiting (EAGAIN).
+  // A packet larger than `buffer` is cut by the kernel: size buffers to MTU (+ vnet header).
+  Expected<size_t> read(std::span<uint8_t> buffer) noexcept;
+  // Writes one IP packet. Returns false when the device queue is full (EAGAIN: the packet was
+  // not taken); an error when the kernel refuses the packet (EINVAL for a malformed one) or the
+  // device is gone.
+  Expected<bool> write(std::span<const uint8_t> packet) noexcept;
+  // Reads packets into slots [0, n) of `batch`, at most `max_packets` (<= batch.slots()),
+  // stopping at the first EAGAIN; returns n (0: nothing waiting).
+  Expected<size_t> read_batch(PacketBatch& batch, size_t max_packets) noexcept;
+
+ private:
+  TunDevice(int fd, std::string name, bool vnet_header) noexcept
+      : fd_(fd), name_(std::move(name)), vnet_header_(vnet_header) {}
+
+  int fd_ = -1;
+  std::string name_;
+  bool vnet_header_ = false;
+};
+
+}  // namespace slirpvpn::net
