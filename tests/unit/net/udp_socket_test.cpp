@@ -14,6 +14,9 @@
 #include <string>
 #include <vector>
 
+#include "net/netlink.h"
+#include "net/netns_fixture.h"
+
 namespace slirpvpn::net {
 namespace {
 
@@ -323,6 +326,50 @@ TEST(UdpSocket, MoveKeepsTheDescriptor) {
   auto local = moved.local_endpoint();
   ASSERT_TRUE(local);
   EXPECT_EQ(local->port, moved.local_port());
+}
+
+// A full socket send buffer is an outcome: the call reports how far it got and a later call
+// resumes there. A tbf qdisc on lo (in a fresh namespace) holds the packets, so they stay charged
+// to the sender's small buffer and sendmmsg runs into EAGAIN.
+class UdpSocketNetnsTest : public testing::NetnsTest {};
+
+TEST_F(UdpSocketNetnsTest, FullSendBufferStopsWithWouldBlockAndResumes) {
+  auto netlink = Netlink::open();
+  ASSERT_TRUE(netlink);
+  ASSERT_TRUE(netlink->set_link_up(1, true));
+  const std::string tc = run("tc qdisc add dev lo root tbf rate 2mbit burst 4k latency 2s 2>&1");
+  if (!tc.empty()) GTEST_SKIP() << "no tbf qdisc: " << tc;
+
+  UdpSocketOptions tight = small_options();
+  tight.send_buffer_bytes = 4096;  // the kernel doubles it and keeps a floor: a few datagrams
+  auto receiver = UdpSocket::open(Endpoint{ip("127.0.0.1"), 0}, small_options());
+  auto sender = UdpSocket::open(Endpoint{ip("127.0.0.1"), 0}, tight);
+  ASSERT_TRUE(receiver && sender);
+  const Endpoint to{ip("127.0.0.1"), receiver->local_port()};
+  DatagramBatch out(64, 1500);
+  for (uint32_t i = 0; i < 64; ++i) put(out, i, to, i, 1000);
+
+  SendOutcome first = sender->send_batch(out, 0, 64);
+  EXPECT_TRUE(first.would_block);
+  EXPECT_GT(first.consumed, 0u);
+  EXPECT_LT(first.consumed, 64u);
+  EXPECT_EQ(first.dropped, 0u);
+
+  size_t next = first.consumed;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (next < 64 && std::chrono::steady_clock::now() < deadline) {
+    pollfd descriptor{sender->fd(), POLLOUT, 0};
+    ::poll(&descriptor, 1, 100);
+    const SendOutcome more = sender->send_batch(out, next, 64);
+    EXPECT_EQ(more.dropped, 0u);
+    next += more.consumed;
+  }
+  EXPECT_EQ(next, 64u);
+  DatagramBatch in(64, 1500);
+  const auto payloads = receive(*receiver, in, 64);
+  std::set<std::string> expected;
+  for (int i = 0; i < 64; ++i) expected.insert("payload-" + std::to_string(i));
+  EXPECT_EQ(std::set<std::string>(payloads.begin(), payloads.end()), expected);
 }
 
 }  // namespace
