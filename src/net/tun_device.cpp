@@ -6,11 +6,14 @@
 #include <linux/if.h>
 #include <linux/if_tun.h>
 #include <sys/ioctl.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 #include <utility>
+
+#include "net/tun_offload.h"
 
 namespace slirpvpn::net {
 
@@ -26,13 +29,13 @@ Expected<TunDevice> TunDevice::open(std::string_view name, const TunOptions& opt
     if (error == ENOENT) context += " is missing: load the tun module (modprobe tun)";
     return fail("open", std::move(context), error);
   }
-  TunDevice device(fd, std::string(name), options.vnet_header);
+  TunDevice device(fd, std::string(name), options.offload);
 
   ifreq request{};
   std::memcpy(request.ifr_name, name.data(), name.size());
   request.ifr_flags = IFF_TUN | IFF_NO_PI;
   if (options.multi_queue) request.ifr_flags |= IFF_MULTI_QUEUE;
-  if (options.vnet_header) request.ifr_flags |= IFF_VNET_HDR;
+  if (options.offload) request.ifr_flags |= IFF_VNET_HDR;
   if (::ioctl(fd, TUNSETIFF, &request) != 0) {
     const int error = errno;
     std::string context = "TUN device '" + std::string(name) + "'";
@@ -47,6 +50,10 @@ Expected<TunDevice> TunDevice::open(std::string_view name, const TunOptions& opt
   // Not persistent: the device goes away with us even if someone made it persistent before.
   if (::ioctl(fd, TUNSETPERSIST, 0) != 0) {
     return fail_errno("ioctl(TUNSETPERSIST, 0)", "TUN device '" + device.name_ + "'");
+  }
+  if (options.offload &&
+      ::ioctl(fd, TUNSETOFFLOAD, TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN) != 0) {
+    return fail_errno("ioctl(TUNSETOFFLOAD)", "TUN device '" + device.name_ + "'");
   }
   return device;
 }
@@ -82,7 +89,12 @@ Expected<size_t> TunDevice::read(std::span<uint8_t> buffer) noexcept {
 
 Expected<bool> TunDevice::write(std::span<const uint8_t> packet) noexcept {
   for (;;) {
-    const ssize_t count = ::write(fd_, packet.data(), packet.size());
+    // With IFF_VNET_HDR every write starts with a header; all zero = no GSO, checksum complete.
+    static constexpr uint8_t kEmptyHeader[kVirtioNetHeaderSize] = {};
+    const iovec parts[2] = {{const_cast<uint8_t*>(kEmptyHeader), kVirtioNetHeaderSize},
+                            {const_cast<uint8_t*>(packet.data()), packet.size()}};
+    const ssize_t count =
+        vnet_header_ ? ::writev(fd_, parts, 2) : ::write(fd_, packet.data(), packet.size());
     if (count >= 0) return true;
     if (errno == EINTR) continue;
     if (errno == EAGAIN || errno == EWOULDBLOCK) return false;

@@ -18,12 +18,12 @@ struct TunOptions {
   // IFF_MULTI_QUEUE: several TunDevice objects attach to the same name, one queue each, so
   // several threads can read (the kernel spreads flows over the queues).
   bool multi_queue = false;
-  // Extension point for offloads (a later issue): IFF_VNET_HDR makes every read and write begin
-  // with a struct virtio_net_hdr, and TUNSETOFFLOAD then lets the kernel hand us TCP/UDP super-
-  // packets (TSO/USO) with partial checksums that user space must segment and complete. Off
-  // means plain IP packets; when on, read()/write() move the header as part of the bytes and
-  // the caller owns its meaning (no segmentation happens here yet).
-  bool vnet_header = false;
+  // Offloads (IFF_VNET_HDR + TUNSETOFFLOAD TUN_F_CSUM|TSO4|TSO6): every read() then begins with a
+  // struct virtio_net_hdr and may be a TCP super-packet up to 64 KiB with a partial checksum;
+  // split_offloaded_packet() (tun_offload.h) turns it into plain packets. write() still takes a
+  // plain IP packet (an empty header is prepended). Read buffers must hold
+  // kVirtioNetHeaderSize + 65535 bytes. UDP segmentation (USO) is not requested.
+  bool offload = false;
 };
 
 // One queue of a TUN device, created (or attached to, if it exists and is not in use) by open().
@@ -47,10 +47,11 @@ class TunDevice {
   int fd() const noexcept { return fd_; }
   // The name the kernel gave the device.
   const std::string& name() const noexcept { return name_; }
-  bool vnet_header() const noexcept { return vnet_header_; }
+  bool offload() const noexcept { return vnet_header_; }
 
   // Reads one packet into `buffer` and returns its length; 0 means none is waiting (EAGAIN).
-  // A packet larger than `buffer` is cut by the kernel: size buffers to MTU (+ vnet header).
+  // A packet larger than `buffer` is cut by the kernel: size buffers to the MTU, or as above
+  // with offload.
   Expected<size_t> read(std::span<uint8_t> buffer) noexcept;
   // Writes one IP packet. Returns false when the device queue is full (EAGAIN: the packet was
   // not taken); an error when the kernel refuses the packet (EINVAL for a malformed one) or the
