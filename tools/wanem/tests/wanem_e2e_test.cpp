@@ -214,7 +214,7 @@ TEST(WanemBinary, BurstThroughTwentyMillisecondsArrivesIntactAndOnTime) {
       << log;
 }
 
-TEST(WanemBinary, Sigusr1MovesTheClientToANewSourcePort) {
+TEST(WanemBinary, Sigusr1MovesTheClientToANewSourcePortAndSigusr2PrintsCounters) {
   Echo echo;
   WanemProcess wanem({"-l", "127.0.0.1:0", "-t", echo.address.to_string(), "--lifetime", "30"});
   const uint16_t port = listen_port(wanem.wait_for("listening on"));
@@ -234,6 +234,10 @@ TEST(WanemBinary, Sigusr1MovesTheClientToANewSourcePort) {
   wanem.wait_for("rebound");
   ASSERT_TRUE(round_trip(2));
   close(client);
+  kill(wanem.pid(), SIGUSR2);
+  const std::string log = wanem.wait_for("stats dir=down");
+  EXPECT_NE(log.find("stats (SIGUSR2)"), std::string::npos) << log;
+  EXPECT_NE(log.find("stats dir=up rx_pkts=2 "), std::string::npos) << log;
   ASSERT_EQ(echo.source_ports.size(), 2u);
   EXPECT_NE(echo.source_ports[0], echo.source_ports[1]);
   const int status = wanem.stop();
