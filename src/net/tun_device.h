@@ -59,6 +59,7 @@ class TunDevice {
   Expected<bool> write(std::span<const uint8_t> packet) noexcept;
   // Reads packets into slots [0, n) of `batch`, at most `max_packets` (<= batch.slots()),
   // stopping at the first EAGAIN; returns n (0: nothing waiting).
+  // With offload each slot holds one raw read (virtio header included): split it afterwards.
   Expected<size_t> read_batch(PacketBatch& batch, size_t max_packets) noexcept;
 
  private:
