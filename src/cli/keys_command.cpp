@@ -4,11 +4,14 @@
 
 #include <sodium.h>
 
+#include <CLI/CLI.hpp>
 #include <array>
+#include <iostream>
 #include <istream>
 #include <ostream>
 #include <string>
 
+#include "cli/commands.h"
 #include "crypto/x25519.h"
 
 namespace slirpvpn::cli {
@@ -46,6 +49,16 @@ int run_pubkey(std::istream& in, std::ostream& out, std::ostream& err) {
   sodium_memzero(bytes->data(), bytes->size());
   out << crypto::encode_key(crypto::derive_public_key(key).span()) << '\n';
   return 0;
+}
+
+void register_key_commands(CLI::App& app, int& exit_code) {
+  auto* genkey = app.add_subcommand("genkey", "Print a new private key (like `wg genkey`)");
+  genkey->footer("Example: slirpvpn genkey | tee private.key | slirpvpn pubkey > public.key");
+  genkey->callback([&exit_code] { exit_code = run_genkey(std::cout, std::cerr); });
+  auto* pubkey = app.add_subcommand(
+      "pubkey", "Read a private key on stdin, print its public key (like `wg pubkey`)");
+  pubkey->footer("Example: slirpvpn pubkey < private.key");
+  pubkey->callback([&exit_code] { exit_code = run_pubkey(std::cin, std::cout, std::cerr); });
 }
 
 }  // namespace slirpvpn::cli

@@ -91,6 +91,11 @@ DropReason Device::receive(std::span<uint8_t> datagram, const PeerAddress& from,
     }
   }
   if (reason != DropReason::kNone) drops_.add(reason);
+  if (touched_) {
+    Peer* peer = touched_;
+    touched_ = nullptr;
+    output_.on_timers_changed(*peer);
+  }
   return reason;
 }
 
@@ -121,6 +126,7 @@ DropReason Device::receive_initiation(std::span<uint8_t> datagram, const PeerAdd
   Peer* peer = find_peer(start->initiator_static);
   if (!peer) return DropReason::kUnknownPeer;
   const uint32_t previous_index = peer->handshake_.local_index();
+  touched_ = peer;
   if (auto reason = peer->handshake_.consume_initiation(*message, std::move(*start), now);
       reason != DropReason::kNone) {
     return reason;
@@ -158,6 +164,7 @@ DropReason Device::receive_response(std::span<uint8_t> datagram, const PeerAddre
   const auto entry = index_table_.find(message->receiver_index);
   if (entry == index_table_.end()) return DropReason::kUnknownIndex;
   Peer& peer = *entry->second;
+  touched_ = &peer;
   if (auto reason = peer.handshake_.consume_response(*message); reason != DropReason::kNone) {
     return reason;
   }
@@ -200,6 +207,7 @@ DropReason Device::receive_transport(std::span<uint8_t> datagram, const PeerAddr
   Peer& peer = *entry->second;
   Keypair* keypair = peer.keypairs_.find(view->receiver_index);
   if (!keypair) return DropReason::kUnknownIndex;
+  touched_ = &peer;
   if (keypair_expired(keypair->birth, 0, now)) return DropReason::kKeyExpired;
   if (!keypair->replay.check(view->counter)) return DropReason::kReplayedCounter;
 
@@ -247,6 +255,7 @@ EncapsulateResult Device::encapsulate(Peer& peer, std::span<const uint8_t> packe
       return {0, DropReason::kQueueFull};
     }
     initiate_handshake(peer, now);
+    output_.on_timers_changed(peer);
     return {0, DropReason::kNoSession};
   }
   const size_t length = seal(peer, *keypair, packet, out, now);
@@ -254,6 +263,7 @@ EncapsulateResult Device::encapsulate(Peer& peer, std::span<const uint8_t> packe
   if (should_rekey_on_send(keypair->initiator, keypair->birth, keypair->sending_counter, now)) {
     initiate_handshake(peer, now);
   }
+  output_.on_timers_changed(peer);
   return {length, DropReason::kNone};
 }
 
@@ -280,6 +290,7 @@ size_t Device::seal(Peer& peer, Keypair& keypair, std::span<const uint8_t> packe
 
 void Device::initiate_handshake(Peer& peer, TimePoint now) noexcept {
   if (peer.timers_.on_handshake_wanted(now)) send_initiation(peer, now);
+  output_.on_timers_changed(peer);
 }
 
 void Device::send_initiation(Peer& peer, TimePoint now) noexcept {
@@ -359,6 +370,7 @@ void Device::on_timer(Peer& peer, TimePoint now) noexcept {
   if (actions.zero_key_material) zero_key_material(peer);
   if (actions.send_initiation) send_initiation(peer, now);
   if (actions.send_keepalive) send_keepalive(peer, now);
+  output_.on_timers_changed(peer);
 }
 
 uint32_t Device::allocate_index(Peer& peer) noexcept {

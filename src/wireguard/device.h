@@ -50,6 +50,8 @@ class DeviceOutput {
   // modify it in place; valid only during the call.
   virtual void deliver_packet(Peer& peer, std::span<uint8_t> packet) noexcept = 0;
   virtual void on_peer_event(Peer& /*peer*/, PeerEvent /*event*/) noexcept {}
+  // The peer's next_expiry() may have moved: re-arm its timer.
+  virtual void on_timers_changed(Peer& /*peer*/) noexcept {}
 };
 
 // What encapsulate() did.
@@ -143,6 +145,7 @@ class Device {
   };
   std::unordered_map<crypto::PublicKey, Peer*, KeyHash> peers_by_key_;
   std::unordered_map<uint32_t, Peer*> index_table_;
+  Peer* touched_ = nullptr;             // the peer the datagram being received concerned
   std::unique_ptr<uint8_t[]> scratch_;  // kMaxDatagram bytes for keepalives and staged packets
 };
 

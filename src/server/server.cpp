@@ -1,0 +1,321 @@
+// SPDX-License-Identifier: MIT
+// The server's event loop wiring: UDP batches, the protocol device, slirp sessions, signals.
+#include "server/server.h"
+
+#include <signal.h>
+#include <spdlog/spdlog.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <string>
+
+#include "crypto/x25519.h"
+#include "net/peer_address.h"
+#include "server/session_config.h"
+
+namespace slirpvpn::server {
+namespace {
+
+constexpr size_t kBatchSlots = 64;
+
+// Each flow through slirp is a host socket: take the hard limit (issue: many peers, many flows).
+void raise_file_limit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &limit);
+  }
+}
+
+// The inner packet's source address; the device has checked the IP header's length already.
+net::IpAddress inner_source(std::span<const uint8_t> packet) noexcept {
+  if (packet[0] >> 4 == 4)
+    return net::IpAddress::v4({packet[12], packet[13], packet[14], packet[15]});
+  std::array<uint8_t, 16> bytes;
+  std::copy(packet.begin() + 8, packet.begin() + 24, bytes.begin());
+  return net::IpAddress::v6(bytes);
+}
+
+std::string key_text(const crypto::PublicKey& key) {
+  return crypto::encode_key(key.span());
+}
+
+}  // namespace
+
+void PeerState::deliver_ip(std::span<const uint8_t> packet) noexcept {
+  server.send_from_slirp(*this, packet);
+}
+
+void PeerState::on_timer(net::TimePoint now) noexcept {
+  timer = net::kNoTimer;
+  armed_for = net::TimePoint::max();
+  server.device_->on_timer(peer, now);
+  server.on_timers_changed(peer);
+}
+
+Expected<std::unique_ptr<Server>> Server::create(config::ServerConfig config) {
+  if (!crypto::initialize()) return fail("libsodium", "initialisation failed");
+  raise_file_limit();
+  auto loop = net::EventLoop::create();
+  if (!loop) return tl::unexpected(loop.error());
+  auto socket = net::UdpSocket::open(config.interface.listen_port);
+  if (!socket) return tl::unexpected(socket.error());
+  std::unique_ptr<Server> server(
+      new Server(std::move(config), std::move(*loop), std::move(*socket)));
+
+  const auto addresses = host_addresses();
+  for (auto& peer_config : server->config_.peers) {
+    wireguard::PeerConfig peer;
+    peer.public_key = peer_config.public_key;
+    peer.preshared_key = peer_config.preshared_key;
+    peer.persistent_keepalive = peer_config.persistent_keepalive;
+    if (peer_config.endpoint) {
+      auto resolved = net::resolve_endpoint(peer_config.endpoint->host, peer_config.endpoint->port);
+      if (!resolved) return tl::unexpected(resolved.error());
+      if (!resolved->empty()) peer.endpoint = net::to_peer_address(resolved->front());
+    }
+    auto& protocol_peer = server->device_->add_peer(peer);
+    auto state = std::make_unique<PeerState>(
+        *server, protocol_peer, peer_config,
+        make_session_config(server->config_.interface, peer_config, addresses));
+    protocol_peer.context = state.get();
+    server->peers_.push_back(std::move(state));
+  }
+  // Port forwards listen from the start; other peers get their network on first use.
+  for (auto& state : server->peers_) {
+    if (!state->config.forward_ports.empty() && !server->ensure_session(*state)) {
+      return fail("port forward", "peer " + key_text(state->peer.public_key()) +
+                                      ": could not create its slirp network");
+    }
+  }
+  if (auto added = server->loop_.add(server->socket_.fd(), EPOLLIN, server.get()); !added) {
+    return tl::unexpected(added.error());
+  }
+  if (auto watched = server->loop_.watch_signals({SIGINT, SIGTERM, SIGUSR1}, server.get());
+      !watched) {
+    return tl::unexpected(watched.error());
+  }
+  ::signal(SIGPIPE, SIG_IGN);
+  return server;
+}
+
+Server::Server(config::ServerConfig config, net::EventLoop loop, net::UdpSocket socket)
+    : config_(std::move(config)),
+      loop_(std::move(loop)),
+      socket_(std::move(socket)),
+      port_(socket_.local_port()),
+      receive_batch_(kBatchSlots, net::kMaxDatagramSize),
+      send_batch_(kBatchSlots, [&] {
+        uint32_t mtu = config_.interface.mtu;
+        for (const auto& peer : config_.peers) mtu = std::max(mtu, peer.mtu.value_or(0));
+        return std::max<size_t>(2048,
+                                mtu + wireguard::kTransportMinSize + wireguard::kPaddingMultiple);
+      }()) {
+  device_ = std::make_unique<wireguard::Device>(config_.interface.private_key, random_,
+                                                static_cast<wireguard::DeviceOutput&>(*this),
+                                                [] { return std::chrono::system_clock::now(); });
+}
+
+Server::~Server() {
+  loop_.cancel(flush_timer_);
+  for (auto& state : peers_) loop_.cancel(state->timer);
+  // Sessions unregister their fds from the loop; the loop outlives them.
+  for (auto& state : peers_) state->session.reset();
+}
+
+Expected<void> Server::run() {
+  spdlog::info("server: listening on udp port {} with {} peer(s)", port_, peers_.size());
+  auto result = loop_.run();
+  flush();
+  print_stats();
+  return result;
+}
+
+void Server::on_signal(int signal_number) noexcept {
+  if (signal_number == SIGUSR1) {
+    print_stats();
+    return;
+  }
+  spdlog::info("server: stopping on signal {}", signal_number);
+  loop_.stop();
+}
+
+void Server::on_io(int, uint32_t) noexcept {
+  for (int round = 0; round < 16; ++round) {
+    const auto received = socket_.recv_batch(receive_batch_);
+    if (!received || *received == 0) break;
+    const auto now = net::Clock::now();
+    for (size_t i = 0; i < *received; ++i) {
+      auto& slot = receive_batch_[i];
+      const auto from = net::to_peer_address(slot.peer);
+      for (size_t k = 0; k < slot.segment_count(); ++k) {
+        const auto segment = slot.segment(k);
+        device_->receive({const_cast<uint8_t*>(segment.data()), segment.size()}, from, now);
+      }
+    }
+    if (*received < receive_batch_.slots()) break;
+  }
+  flush();
+}
+
+void Server::deliver_packet(wireguard::Peer& peer, std::span<uint8_t> packet) noexcept {
+  PeerState& state = state_of(peer);
+  const net::IpAddress source = inner_source(packet);
+  const bool allowed = std::any_of(state.config.allowed_ips.begin(), state.config.allowed_ips.end(),
+                                   [&](const auto& prefix) { return prefix.contains(source); });
+  if (!allowed) {
+    device_->drops().add(wireguard::DropReason::kInnerSourceNotAllowed);
+    return;
+  }
+  if (!ensure_session(state)) return;
+  state.session->input_ip_packet(packet);
+}
+
+bool Server::ensure_session(PeerState& state) noexcept {
+  if (state.session) return true;
+  auto session = slirp::SlirpSession::create(state.session_config, loop_, state);
+  if (!session) {
+    ++counters_.session_create_failed;
+    spdlog::error("server: peer {}: slirp network not created: {}",
+                  key_text(state.peer.public_key()), session.error().message());
+    return false;
+  }
+  state.session = std::move(*session);
+  return true;
+}
+
+void Server::send_from_slirp(PeerState& state, std::span<const uint8_t> packet) noexcept {
+  if (state.peer.endpoint().empty()) return;
+  net::Datagram& slot = next_send_slot();
+  const auto result = device_->encapsulate(state.peer, packet, slot.buffer(), net::Clock::now());
+  if (result.length == 0) return;  // staged until a handshake completes
+  slot.length = uint32_t(result.length);
+  slot.peer = net::to_endpoint(state.peer.endpoint());
+  ++send_count_;
+  schedule_flush();
+}
+
+void Server::send_datagram(const wireguard::PeerAddress& to,
+                           std::span<const uint8_t> datagram) noexcept {
+  net::Datagram& slot = next_send_slot();
+  std::copy(datagram.begin(), datagram.end(), slot.data);
+  slot.length = uint32_t(datagram.size());
+  slot.peer = net::to_endpoint(to);
+  ++send_count_;
+  schedule_flush();
+}
+
+net::Datagram& Server::next_send_slot() noexcept {
+  if (send_count_ == send_batch_.slots()) flush();
+  net::Datagram& slot = send_batch_[send_count_];
+  slot.reset();
+  return slot;
+}
+
+void Server::schedule_flush() noexcept {
+  if (flush_timer_ == net::kNoTimer)
+    flush_timer_ = loop_.schedule(net::Clock::now(), static_cast<net::TimerHandler*>(this));
+}
+
+void Server::on_timer(net::TimePoint) noexcept {
+  flush_timer_ = net::kNoTimer;
+  flush();
+}
+
+void Server::flush() noexcept {
+  size_t begin = 0;
+  while (begin < send_count_) {
+    const auto outcome = socket_.send_batch(send_batch_, begin, send_count_);
+    counters_.send_refused += outcome.dropped;
+    begin += outcome.consumed + outcome.dropped;
+    if (outcome.would_block) {
+      counters_.send_would_block += send_count_ - begin;
+      break;
+    }
+    if (outcome.consumed + outcome.dropped == 0) break;
+  }
+  send_count_ = 0;
+}
+
+void Server::on_peer_event(wireguard::Peer& peer, wireguard::PeerEvent event) noexcept {
+  const auto& name = state_of(peer).config.name;
+  const std::string label = name.empty() ? key_text(peer.public_key()) : name;
+  if (event == wireguard::PeerEvent::kHandshakeComplete) {
+    if (peer.stats().handshakes_completed == 1) {
+      spdlog::info("server: peer {} up from {}", label,
+                   net::to_endpoint(peer.endpoint()).to_string());
+    } else {
+      spdlog::debug("server: peer {} handshake", label);
+    }
+  } else {
+    spdlog::info("server: peer {} keys expired (idle)", label);
+  }
+}
+
+void Server::on_timers_changed(wireguard::Peer& peer) noexcept {
+  PeerState& state = state_of(peer);
+  const auto next = device_->next_expiry(peer);
+  if (next == state.armed_for) return;
+  if (next == net::TimePoint::max()) {
+    loop_.cancel(state.timer);
+    state.timer = net::kNoTimer;
+  } else if (state.timer == net::kNoTimer || !loop_.reschedule(state.timer, next)) {
+    state.timer = loop_.schedule(next, &state);
+  }
+  state.armed_for = next;
+}
+
+void Server::print_stats() const {
+  for (const auto& state : peers_) {
+    const auto& stats = state->peer.stats();
+    const auto& endpoint = state->peer.endpoint();
+    std::fprintf(stderr,
+                 "stats: peer=%s endpoint=%s rx_bytes=%llu tx_bytes=%llu handshakes=%llu "
+                 "slirp_fds=%zu\n",
+                 key_text(state->peer.public_key()).c_str(),
+                 endpoint.empty() ? "(none)" : net::to_endpoint(endpoint).to_string().c_str(),
+                 static_cast<unsigned long long>(stats.rx_bytes),
+                 static_cast<unsigned long long>(stats.tx_bytes),
+                 static_cast<unsigned long long>(stats.handshakes_completed),
+                 state->session ? state->session->registered_fd_count() : size_t(0));
+  }
+  std::string line = "drops:";
+  const auto& drops = device_->drops();
+  for (size_t i = 1; i < size_t(wireguard::DropReason::kCount); ++i) {
+    const auto reason = wireguard::DropReason(i);
+    if (drops[reason] > 0) {
+      line += " " + std::string(wireguard::drop_reason_name(reason)) + "=" +
+              std::to_string(drops[reason]);
+    }
+  }
+  slirp::SessionCounters total;
+  for (const auto& state : peers_) {
+    if (!state->session) continue;
+    const auto& counters = state->session->counters();
+    for (size_t i = 0; i < total.refused.size(); ++i) total.refused[i] += counters.refused[i];
+    for (size_t i = 0; i < total.ip_drops.size(); ++i) total.ip_drops[i] += counters.ip_drops[i];
+    total.echo_refused += counters.echo_refused;
+    total.ipv6_disabled += counters.ipv6_disabled;
+    total.refusals_rate_limited += counters.refusals_rate_limited;
+  }
+  const auto add = [&line](const char* name, uint64_t value) {
+    if (value > 0) line += std::string(" ") + name + "=" + std::to_string(value);
+  };
+  add("slirp_refused_reserved", total.refused[size_t(slirp::EgressVerdict::kDenyReserved)]);
+  add("slirp_refused_server_address",
+      total.refused[size_t(slirp::EgressVerdict::kDenyServerAddress)]);
+  add("slirp_refused_operator", total.refused[size_t(slirp::EgressVerdict::kDenyOperator)]);
+  uint64_t ip_drops = 0;
+  for (auto count : total.ip_drops) ip_drops += count;
+  add("slirp_malformed_ip", ip_drops);
+  add("slirp_echo_refused", total.echo_refused);
+  add("slirp_ipv6_disabled", total.ipv6_disabled);
+  add("slirp_refusals_rate_limited", total.refusals_rate_limited);
+  add("send_would_block", counters_.send_would_block);
+  add("send_refused", counters_.send_refused);
+  std::fprintf(stderr, "%s\n", line.c_str());
+}
+
+}  // namespace slirpvpn::server

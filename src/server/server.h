@@ -1,0 +1,118 @@
+// SPDX-License-Identifier: MIT
+// The slirpvpn server: WireGuard peers over one UDP socket, each terminated into its own
+// libslirp instance, all driven by one epoll event loop. Needs no root and no TUN device.
+//
+// Theory of operation
+//   UDP in: recvmmsg batches → Device::receive (decrypt in place) → deliver_packet: the inner
+//   source must lie in the peer's AllowedIPs → the peer's SlirpSession (created on the peer's
+//   first packet, or at start when it has port forwards) → libslirp → host sockets.
+//   slirp out: SlirpSession → PeerState::deliver_ip → Device::encapsulate straight into a slot
+//   of the send batch → sendmmsg when the batch fills or at the end of the loop pass (a
+//   zero-delay flush timer), so a burst leaves in one system call.
+//   Timers: each peer has one event-loop timer at Device::next_expiry(peer), moved whenever the
+//   device reports that the peer's timers changed.
+//   Signals: SIGINT/SIGTERM stop (stats printed), SIGUSR1 prints stats.
+//   Limits: one thread (libslirp keeps process-wide state). A full socket send buffer drops the
+//   rest of the batch (counted); TCP inside the tunnel retransmits.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "common/error.h"
+#include "config/server_config.h"
+#include "net/event_loop.h"
+#include "net/packet_batch.h"
+#include "net/system_random.h"
+#include "net/udp_socket.h"
+#include "slirp/slirp_session.h"
+#include "wireguard/device.h"
+
+namespace slirpvpn::server {
+
+class Server;
+
+// One configured peer: its protocol state (owned by the device), its slirp network and timer.
+struct PeerState final : slirp::PacketSink, net::TimerHandler {
+  PeerState(Server& server, wireguard::Peer& peer, config::ServerPeer config,
+            slirp::SessionConfig session_config)
+      : server(server),
+        peer(peer),
+        config(std::move(config)),
+        session_config(std::move(session_config)) {}
+
+  void deliver_ip(std::span<const uint8_t> packet) noexcept override;
+  void on_timer(net::TimePoint now) noexcept override;
+
+  Server& server;
+  wireguard::Peer& peer;
+  config::ServerPeer config;
+  slirp::SessionConfig session_config;
+  std::unique_ptr<slirp::SlirpSession> session;
+  net::TimerId timer = net::kNoTimer;
+  net::TimePoint armed_for = net::TimePoint::max();
+};
+
+struct ServerCounters {
+  uint64_t send_would_block = 0;  // datagrams dropped because the socket buffer was full
+  uint64_t send_refused = 0;
+  uint64_t session_create_failed = 0;
+};
+
+class Server final : wireguard::DeviceOutput,
+                     net::IoHandler,
+                     net::SignalHandler,
+                     net::TimerHandler {
+ public:
+  static Expected<std::unique_ptr<Server>> create(config::ServerConfig config);
+  ~Server();
+
+  // Serves until SIGINT or SIGTERM.
+  Expected<void> run();
+  uint16_t port() const noexcept { return port_; }
+  // Stats lines (`stats: peer=…`, `drops: …`) for operators and tests.
+  void print_stats() const;
+
+ private:
+  friend struct PeerState;
+  Server(config::ServerConfig config, net::EventLoop loop, net::UdpSocket socket);
+
+  // wireguard::DeviceOutput
+  void send_datagram(const wireguard::PeerAddress& to,
+                     std::span<const uint8_t> datagram) noexcept override;
+  void deliver_packet(wireguard::Peer& peer, std::span<uint8_t> packet) noexcept override;
+  void on_peer_event(wireguard::Peer& peer, wireguard::PeerEvent event) noexcept override;
+  void on_timers_changed(wireguard::Peer& peer) noexcept override;
+  // net::IoHandler: the UDP socket is readable.
+  void on_io(int fd, uint32_t revents) noexcept override;
+  // net::SignalHandler
+  void on_signal(int signal_number) noexcept override;
+  // net::TimerHandler: the end-of-pass flush of the send batch.
+  void on_timer(net::TimePoint now) noexcept override;
+
+  void send_from_slirp(PeerState& state, std::span<const uint8_t> packet) noexcept;
+  // A free slot of the send batch (flushing first when full).
+  net::Datagram& next_send_slot() noexcept;
+  void schedule_flush() noexcept;
+  void flush() noexcept;
+  bool ensure_session(PeerState& state) noexcept;
+  static PeerState& state_of(wireguard::Peer& peer) noexcept {
+    return *static_cast<PeerState*>(peer.context);
+  }
+
+  config::ServerConfig config_;
+  net::EventLoop loop_;
+  net::UdpSocket socket_;
+  uint16_t port_ = 0;
+  net::SystemRandom random_;
+  std::unique_ptr<wireguard::Device> device_;
+  std::vector<std::unique_ptr<PeerState>> peers_;
+  net::DatagramBatch receive_batch_;
+  net::DatagramBatch send_batch_;
+  size_t send_count_ = 0;
+  net::TimerId flush_timer_ = net::kNoTimer;
+  ServerCounters counters_;
+  uint64_t inner_source_drops_ = 0;
+};
+
+}  // namespace slirpvpn::server
