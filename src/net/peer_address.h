@@ -24,8 +24,8 @@ inline wireguard::PeerAddress to_peer_address(const Endpoint& endpoint) noexcept
 inline Endpoint to_endpoint(const wireguard::PeerAddress& peer) noexcept {
   Endpoint endpoint;
   if (peer.family == 4) {
-    endpoint.address = IpAddress::v4({peer.address[0], peer.address[1], peer.address[2],
-                                      peer.address[3]});
+    endpoint.address =
+        IpAddress::v4({peer.address[0], peer.address[1], peer.address[2], peer.address[3]});
   } else {
     endpoint.address = IpAddress::v6(peer.address);
   }
