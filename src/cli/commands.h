@@ -12,5 +12,7 @@ namespace slirpvpn::cli {
 void register_key_commands(CLI::App& app, int& exit_code);
 // server -c FILE
 void register_server_command(CLI::App& app, int& exit_code);
+// client -c FILE [--down]
+void register_client_command(CLI::App& app, int& exit_code);
 
 }  // namespace slirpvpn::cli

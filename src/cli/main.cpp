@@ -10,6 +10,7 @@ int main(int argc, char** argv) {
   int exit_code = 0;
   slirpvpn::cli::register_key_commands(app, exit_code);
   slirpvpn::cli::register_server_command(app, exit_code);
+  slirpvpn::cli::register_client_command(app, exit_code);
   CLI11_PARSE(app, argc, argv);
   return exit_code;
 }

@@ -1,0 +1,74 @@
+# shellcheck shell=bash
+# SPDX-License-Identifier: MIT
+# client_env.sh: helpers for the slirpvpn client tests, on top of topology.sh: keys, a client
+# config, the client run in $VC with its own state directory, and a resolv.conf of $VC's own
+# (so the client rewrites /etc/netns/$VC/resolv.conf, never the machine's).
+#
+# Use (after `. lib/topology.sh`, topo_trap and topo_up):
+#   cli_init BUILD_DIR          $SLIRPVPN, $CLI_DIR (state), $CLI_IFACE (slc$$: 15 chars max)
+#   cli_key NAME                $CLI_DIR/NAME.key (mode 600); prints the public key
+#   cli_resolv_conf SERVER      vc's resolv.conf: "nameserver SERVER" (removed by topo_down)
+#   cli_write_conf BODY         $CLI_DIR/$CLI_IFACE.conf = BODY (mode 600)
+#   cli_start [ARGS...]         `slirpvpn client -c $CLI_DIR/$CLI_IFACE.conf` in $VC (bg name
+#                               "client"), waits for "handshake with" in the log
+#   cli_stop                    SIGTERM, wait; $CLI_EXIT_STATUS holds the exit status
+#   cli_log                     the client's log so far
+
+CLI_DIR=""
+CLI_IFACE="slc$TOPO_ID"
+CLI_EXIT_STATUS=""
+
+cli_init() {
+  SLIRPVPN=$(realpath "$1/slirpvpn")
+  [[ -x "$SLIRPVPN" ]] || die "no slirpvpn binary in $1"
+  "$SLIRPVPN" client --help >/dev/null 2>&1 || die "$SLIRPVPN has no 'client' subcommand"
+  CLI_DIR="$TOPO_STATE/client"
+  mkdir -p "$CLI_DIR/run"
+  CLI_IFACE="${CLI_IFACE:0:15}"
+  export SLIRPVPN CLI_DIR CLI_IFACE
+}
+
+cli_key() {
+  (umask 077 && "$SLIRPVPN" genkey >"$CLI_DIR/$1.key")
+  "$SLIRPVPN" pubkey <"$CLI_DIR/$1.key"
+}
+
+cli_resolv_conf() {
+  mkdir -p "/etc/netns/$VC"
+  # The marker line lets topo_down remove the file.
+  printf '# slirpvpn topology.sh %s (removed by topo_down)\nnameserver %s\n' "$TOPO_ID" "$1" \
+    >"/etc/netns/$VC/resolv.conf"
+  # The client must see the bind mount, or it would touch the machine's resolv.conf.
+  ip netns exec "$VC" grep -q "slirpvpn topology.sh $TOPO_ID" /etc/resolv.conf ||
+    die "ip netns exec does not bind-mount /etc/netns/$VC/resolv.conf"
+}
+
+cli_write_conf() {
+  (umask 077 && printf '%s\n' "$1" >"$CLI_DIR/$CLI_IFACE.conf")
+}
+
+cli_log() { cat "$TOPO_STATE/client.log" 2>/dev/null; }
+
+cli_start() {
+  bg "$VC" client "$SLIRPVPN" client -c "$CLI_DIR/$CLI_IFACE.conf" --state-dir "$CLI_DIR/run" "$@"
+  wait_for "grep -q 'handshake with' '$TOPO_STATE/client.log'" 20 || {
+    cli_log >&2
+    return 1
+  }
+}
+
+cli_stop() {
+  local pid _
+  local -
+  set +e
+  pid=$(bg_pid client) || return 0
+  kill -TERM "$pid" 2>/dev/null
+  for _ in $(seq 100); do
+    [[ -d "/proc/$pid" ]] || break
+    [[ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" == Z ]] && break
+    sleep 0.1
+  done
+  wait "$pid" 2>/dev/null
+  CLI_EXIT_STATUS=$?
+  rm -f "$TOPO_STATE/client.pid"
+}
