@@ -573,6 +573,15 @@ int run_client(const ClientOptions& options) {
     spdlog::error("libsodium failed to initialise");
     return 1;
   }
+  // Before the config: its key file is usually readable by root only, and "permission
+  // denied" on it would hide the real problem.
+  if (!has_cap_net_admin()) {
+    spdlog::error(
+        "the client needs the CAP_NET_ADMIN capability (TUN device, routes, DNS, "
+        "nftables): run it as root, or grant it once with "
+        "`sudo setcap cap_net_admin+ep $(command -v slirpvpn)`");
+    return 1;
+  }
   auto config = config::load_client_config(options.config_path);
   if (!config) {
     spdlog::error("{}", config.error().to_string());
@@ -581,13 +590,6 @@ int run_client(const ClientOptions& options) {
   for (const auto& warning : config->warnings) spdlog::warn("{}", warning);
   const auto interface = interface_for(options);
   if (!interface) return 1;
-  if (!has_cap_net_admin()) {
-    spdlog::error(
-        "the client needs the CAP_NET_ADMIN capability (TUN device, routes, DNS, "
-        "nftables): run it as root, or grant it once with "
-        "`sudo setcap cap_net_admin+ep $(command -v slirpvpn)`");
-    return 1;
-  }
   if (!prepare_state_dir(options)) return 1;
   auto lock = InterfaceLock::acquire(paths_for(options, *interface).lock);
   if (!lock) {

@@ -16,11 +16,9 @@ HERE=$(dirname "$(realpath "$0")")
 . "$HERE/lib/topology.sh"
 # shellcheck source=lib/client_env.sh
 . "$HERE/lib/client_env.sh"
-WG_IFACE="wgs$TOPO_ID"
-cleanup_wg() { rm -f "/var/run/wireguard/$WG_IFACE.sock"; }
-trap 'topo_rc=$?; trap - EXIT; topo_down; cleanup_wg; exit $topo_rc' EXIT
-trap 'topo_down; cleanup_wg; trap - EXIT; exit 130' INT
-trap 'topo_down; cleanup_wg; trap - EXIT; exit 143' TERM
+trap 'topo_rc=$?; trap - EXIT; topo_down; wgo_cleanup; exit $topo_rc' EXIT
+trap 'topo_down; wgo_cleanup; trap - EXIT; exit 130' INT
+trap 'topo_down; wgo_cleanup; trap - EXIT; exit 143' TERM
 
 topo_up
 start_inet_services
@@ -29,24 +27,9 @@ cli_resolv_conf 198.51.100.1
 BEFORE_RESOLV=$(ip netns exec "$VC" cat /etc/resolv.conf)
 
 # The server side: wireguard-go with kernel forwarding and NAT (vs forwards in this test only).
-nsexec "$VS" sysctl -qw net.ipv4.ip_forward=1
-nsexec "$VS" nft -f - <<NFT
-table ip wgnat {
-  chain postrouting {
-    type nat hook postrouting priority srcnat; policy accept;
-    oifname "inet0" masquerade
-  }
-}
-NFT
-SERVER_PUB=$(cli_key server)
 CLIENT_PUB=$(cli_key client)
-mkdir -p /var/run/wireguard
-WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD=1 bg "$VS" wireguard-go wireguard-go -f "$WG_IFACE"
-wait_for test -S "/var/run/wireguard/$WG_IFACE.sock" || die "wireguard-go did not start"
-nsexec "$VS" wg set "$WG_IFACE" private-key "$CLI_DIR/server.key" listen-port 51820 \
-  peer "$CLIENT_PUB" allowed-ips 10.7.0.2/32
-nsexec "$VS" ip addr add 10.7.0.1/24 dev "$WG_IFACE"
-nsexec "$VS" ip link set "$WG_IFACE" up
+wgo_server_up "$CLIENT_PUB"
+SERVER_PUB=$WGO_PUB
 
 cli_write_conf "[Interface]
 PrivateKeyFile = client.key
@@ -64,7 +47,7 @@ PersistentKeepalive = 25"
 check "client handshake with wireguard-go" cli_start
 check "log: up" grep -q "$CLI_IFACE up" "$TOPO_STATE/client.log"
 check "wg show sees the handshake" \
-  sh -c "ip netns exec '$VS' wg show '$WG_IFACE' latest-handshakes | awk '{exit !(\$2 > 0)}'"
+  sh -c "ip netns exec '$VS' wg show '$WGO_IFACE' latest-handshakes | awk '{exit !(\$2 > 0)}'"
 
 # Test that ping, DNS, HTTP and HTTPS go through the tunnel to inet.
 check "ping 203.0.113.2" nsexec "$VC" ping -c 3 -i 0.2 -W 3 "$INET_IP"

@@ -13,6 +13,11 @@
 #                               "client"), waits for "handshake with" in the log
 #   cli_stop                    SIGTERM, wait; $CLI_EXIT_STATUS holds the exit status
 #   cli_log                     the client's log so far
+#   cli_snapshot FILE           vc's routes, rules, nft ruleset, resolv.conf, src_valid_mark
+#   wgo_server_up PEER_PUB      wireguard-go in $VS as $WGO_IFACE (10.7.0.1/24, UDP 51820, key
+#                               $CLI_DIR/server.key, public key in $WGO_PUB) with kernel forwarding
+#                               and masquerade out of inet0; only tests that need a stock server
+#                               NAT turn forwarding on in vs. wgo_cleanup removes its socket.
 
 CLI_DIR=""
 CLI_IFACE="slc$TOPO_ID"
@@ -71,4 +76,43 @@ cli_stop() {
   wait "$pid" 2>/dev/null
   CLI_EXIT_STATUS=$?
   rm -f "$TOPO_STATE/client.pid"
+}
+
+cli_snapshot() {
+  {
+    echo "## ip route"; ip -n "$VC" route show table all
+    echo "## ip -6 route"; ip -n "$VC" -6 route show table all
+    echo "## ip rule"; ip -n "$VC" rule
+    echo "## ip -6 rule"; ip -n "$VC" -6 rule
+    echo "## nft"; ip netns exec "$VC" nft list ruleset
+    echo "## resolv.conf"; ip netns exec "$VC" cat /etc/resolv.conf
+    echo "## src_valid_mark"; ip netns exec "$VC" cat /proc/sys/net/ipv4/conf/all/src_valid_mark
+  } >"$1" 2>&1
+}
+
+WGO_IFACE="wgs$TOPO_ID"
+WGO_IFACE="${WGO_IFACE:0:15}"
+WGO_PUB=""
+
+wgo_cleanup() { rm -f "/var/run/wireguard/$WGO_IFACE.sock"; }
+
+wgo_server_up() {
+  local peer_pub="$1"
+  nsexec "$VS" sysctl -qw net.ipv4.ip_forward=1
+  nsexec "$VS" nft -f - <<NFT || die "nft masquerade in $VS failed"
+table ip wgnat {
+  chain postrouting {
+    type nat hook postrouting priority srcnat; policy accept;
+    oifname "inet0" masquerade
+  }
+}
+NFT
+  WGO_PUB=$(cli_key server)
+  mkdir -p /var/run/wireguard
+  WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD=1 bg "$VS" wireguard-go wireguard-go -f "$WGO_IFACE"
+  wait_for test -S "/var/run/wireguard/$WGO_IFACE.sock" || die "wireguard-go did not start"
+  nsexec "$VS" wg set "$WGO_IFACE" private-key "$CLI_DIR/server.key" listen-port 51820 \
+    peer "$peer_pub" allowed-ips 10.7.0.2/32
+  nsexec "$VS" ip addr add 10.7.0.1/24 dev "$WGO_IFACE"
+  nsexec "$VS" ip link set "$WGO_IFACE" up
 }
