@@ -4,11 +4,13 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <filesystem>
 #include <memory>
 #include <string>
 
 #include "cli/commands.h"
 #include "config/server_config.h"
+#include "control/uapi_socket.h"
 #include "server/server.h"
 
 namespace slirpvpn::cli {
@@ -27,7 +29,24 @@ spdlog::level::level_enum to_spdlog(config::LogLevel level) {
   }
 }
 
-int run_server(const std::string& path, const std::string& log_level) {
+struct ServerArguments {
+  std::string config_path;
+  std::string log_level;
+  std::string name;         // the interface name `wg` knows it by
+  std::string uapi_socket;  // explicit control socket path
+  bool no_uapi = false;
+};
+
+// wg-quick's rule: the configuration file's name without ".conf".
+std::string name_from_path(const std::string& path) {
+  std::string name = std::filesystem::path(path).filename().string();
+  if (name.size() > 5 && name.ends_with(".conf")) name.resize(name.size() - 5);
+  return name;
+}
+
+int run_server(const ServerArguments& arguments) {
+  const std::string& path = arguments.config_path;
+  const std::string& log_level = arguments.log_level;
   auto config = config::load_server_config(path);
   if (!config) {
     std::fprintf(stderr, "slirpvpn server: %s\n", config.error().to_string().c_str());
@@ -38,7 +57,13 @@ int run_server(const std::string& path, const std::string& log_level) {
   spdlog::set_level(to_spdlog(config->interface.log_level));
   if (!log_level.empty()) spdlog::set_level(spdlog::level::from_str(log_level));
   for (const auto& warning : config->warnings) spdlog::warn("{}", warning);
-  auto server = server::Server::create(std::move(*config));
+  server::ServerOptions options;
+  if (!arguments.no_uapi) {
+    const std::string name = arguments.name.empty() ? name_from_path(path) : arguments.name;
+    options.uapi_path =
+        arguments.uapi_socket.empty() ? control::default_socket_path(name) : arguments.uapi_socket;
+  }
+  auto server = server::Server::create(std::move(*config), options);
   if (!server) {
     std::fprintf(stderr, "slirpvpn server: %s\n", server.error().message().c_str());
     return 1;
@@ -57,16 +82,25 @@ void register_server_command(CLI::App& app, int& exit_code) {
   auto* command = app.add_subcommand(
       "server", "Run the VPN server: WireGuard peers into per-peer libslirp networks, no root");
   // CLI11 writes the options into storage that must outlive parsing: the callback owns it.
-  auto path = std::make_shared<std::string>();
-  auto level = std::make_shared<std::string>();
-  command->add_option("-c,--config", *path, "server configuration (wg-quick INI format)")
+  auto arguments = std::make_shared<ServerArguments>();
+  command
+      ->add_option("-c,--config", arguments->config_path,
+                   "server configuration (wg-quick INI format)")
       ->required();
-  command->add_option("--log-level", *level, "error, warn, info or debug (overrides LogLevel)")
+  command
+      ->add_option("--log-level", arguments->log_level,
+                   "error, warn, info or debug (overrides LogLevel)")
       ->check(CLI::IsMember({"error", "warn", "info", "debug"}));
+  command->add_option("--name", arguments->name,
+                      "interface name for `wg show NAME` (default: the config file's name)");
+  command->add_option("--uapi-socket", arguments->uapi_socket,
+                      "control socket path (default: /var/run/wireguard/NAME.sock when "
+                      "writable, else the runtime directory)");
+  command->add_flag("--no-uapi", arguments->no_uapi, "serve no control socket");
   command->footer(
-      "Example: slirpvpn server -c /etc/slirpvpn/server.conf\n"
+      "Example: slirpvpn server -c /etc/slirpvpn/wg0.conf   (then: wg show wg0)\n"
       "Signals: SIGTERM/SIGINT stop, SIGUSR1 prints per-peer stats and drop counters.");
-  command->callback([&exit_code, path, level] { exit_code = run_server(*path, *level); });
+  command->callback([&exit_code, arguments] { exit_code = run_server(*arguments); });
 }
 
 }  // namespace slirpvpn::cli

@@ -55,7 +55,8 @@ void PeerState::on_timer(net::TimePoint now) noexcept {
   server.on_timers_changed(peer);
 }
 
-Expected<std::unique_ptr<Server>> Server::create(config::ServerConfig config) {
+Expected<std::unique_ptr<Server>> Server::create(config::ServerConfig config,
+                                                 const ServerOptions& options) {
   if (!crypto::initialize()) return fail("libsodium", "initialisation failed");
   raise_file_limit();
   auto loop = net::EventLoop::create();
@@ -65,23 +66,15 @@ Expected<std::unique_ptr<Server>> Server::create(config::ServerConfig config) {
   std::unique_ptr<Server> server(
       new Server(std::move(config), std::move(*loop), std::move(*socket)));
 
-  const auto addresses = host_addresses();
-  for (auto& peer_config : server->config_.peers) {
-    wireguard::PeerConfig peer;
-    peer.public_key = peer_config.public_key;
-    peer.preshared_key = peer_config.preshared_key;
-    peer.persistent_keepalive = peer_config.persistent_keepalive;
+  server->host_addresses_ = host_addresses();
+  for (const auto& peer_config : server->config_.peers) {
+    wireguard::PeerAddress endpoint;
     if (peer_config.endpoint) {
       auto resolved = net::resolve_endpoint(peer_config.endpoint->host, peer_config.endpoint->port);
       if (!resolved) return tl::unexpected(resolved.error());
-      if (!resolved->empty()) peer.endpoint = net::to_peer_address(resolved->front());
+      if (!resolved->empty()) endpoint = net::to_peer_address(resolved->front());
     }
-    auto& protocol_peer = server->device_->add_peer(peer);
-    auto state = std::make_unique<PeerState>(
-        *server, protocol_peer, peer_config,
-        make_session_config(server->config_.interface, peer_config, addresses));
-    protocol_peer.context = state.get();
-    server->peers_.push_back(std::move(state));
+    server->add_peer(peer_config, endpoint);
   }
   // Port forwards listen from the start; other peers get their network on first use.
   for (auto& state : server->peers_) {
@@ -98,6 +91,12 @@ Expected<std::unique_ptr<Server>> Server::create(config::ServerConfig config) {
     return tl::unexpected(watched.error());
   }
   ::signal(SIGPIPE, SIG_IGN);
+  if (!options.uapi_path.empty()) {
+    auto uapi = control::UapiSocket::open(options.uapi_path, server->loop_,
+                                          static_cast<control::UapiHandler&>(*server));
+    if (!uapi) return tl::unexpected(uapi.error());
+    server->uapi_ = std::move(*uapi);
+  }
   return server;
 }
 
@@ -119,6 +118,7 @@ Server::Server(config::ServerConfig config, net::EventLoop loop, net::UdpSocket 
 }
 
 Server::~Server() {
+  uapi_.reset();
   loop_.cancel(flush_timer_);
   for (auto& state : peers_) loop_.cancel(state->timer);
   // Sessions unregister their fds from the loop; the loop outlives them.
@@ -127,10 +127,120 @@ Server::~Server() {
 
 Expected<void> Server::run() {
   spdlog::info("server: listening on udp port {} with {} peer(s)", port_, peers_.size());
+  if (uapi_) spdlog::info("server: control socket {}", uapi_->path());
   auto result = loop_.run();
   flush();
   print_stats();
   return result;
+}
+
+PeerState& Server::add_peer(const config::ServerPeer& peer_config,
+                            const wireguard::PeerAddress& endpoint) {
+  wireguard::PeerConfig peer;
+  peer.public_key = peer_config.public_key;
+  peer.preshared_key = peer_config.preshared_key;
+  peer.persistent_keepalive = peer_config.persistent_keepalive;
+  peer.endpoint = endpoint;
+  auto& protocol_peer = device_->add_peer(peer);
+  auto state = std::make_unique<PeerState>(
+      *this, protocol_peer, peer_config,
+      make_session_config(config_.interface, peer_config, host_addresses_));
+  protocol_peer.context = state.get();
+  peers_.push_back(std::move(state));
+  return *peers_.back();
+}
+
+void Server::remove_peer(PeerState& state) {
+  // The device still reports events for the peer while removing it: the state must live.
+  const crypto::PublicKey key = state.peer.public_key();
+  device_->remove_peer(key);
+  loop_.cancel(state.timer);
+  state.session.reset();
+  std::erase_if(peers_, [&](const auto& candidate) { return candidate.get() == &state; });
+}
+
+PeerState* Server::find_state(const crypto::PublicKey& key) noexcept {
+  wireguard::Peer* peer = device_->find_peer(key);
+  return peer ? &state_of(*peer) : nullptr;
+}
+
+control::DeviceSnapshot Server::uapi_get() {
+  control::DeviceSnapshot snapshot;
+  std::copy(config_.interface.private_key.span().begin(),
+            config_.interface.private_key.span().end(), snapshot.private_key.begin());
+  snapshot.listen_port = port_;
+  for (const auto& state : peers_) {
+    control::PeerSnapshot peer;
+    peer.public_key = state->peer.public_key().bytes;
+    std::copy(state->config.preshared_key.span().begin(), state->config.preshared_key.span().end(),
+              peer.preshared_key.begin());
+    if (!state->peer.endpoint().empty()) peer.endpoint = net::to_endpoint(state->peer.endpoint());
+    peer.last_handshake = state->peer.stats().last_handshake_wall;
+    peer.tx_bytes = state->peer.stats().tx_bytes;
+    peer.rx_bytes = state->peer.stats().rx_bytes;
+    peer.persistent_keepalive = uint16_t(state->peer.timers().persistent_keepalive().count());
+    peer.allowed_ips = state->config.allowed_ips;
+    snapshot.peers.push_back(std::move(peer));
+  }
+  return snapshot;
+}
+
+int Server::uapi_set(const control::SetRequest& request) {
+  // What a running server cannot change: refused unless it restates the current value.
+  if (request.private_key && *request.private_key != uapi_get().private_key) return EOPNOTSUPP;
+  if (request.listen_port && *request.listen_port != port_) return EOPNOTSUPP;
+  if (request.fwmark && *request.fwmark != 0) return EOPNOTSUPP;
+  if (request.replace_peers) {
+    std::vector<PeerState*> unlisted;
+    for (auto& state : peers_) {
+      const bool listed = std::any_of(
+          request.peers.begin(), request.peers.end(),
+          [&](const auto& change) { return change.public_key == state->peer.public_key().bytes; });
+      if (!listed) unlisted.push_back(state.get());
+    }
+    for (PeerState* state : unlisted) remove_peer(*state);
+  }
+  const auto now = net::Clock::now();
+  for (const auto& change : request.peers) {
+    const crypto::PublicKey key{change.public_key};
+    PeerState* state = find_state(key);
+    if (change.remove) {
+      if (state) {
+        spdlog::info("server: peer {} removed (control socket)", key_text(key));
+        remove_peer(*state);
+      }
+      continue;
+    }
+    if (!state) {
+      if (change.update_only) continue;
+      if (key == device_->identity().public_key) return EINVAL;
+      config::ServerPeer peer_config;
+      peer_config.public_key = key;
+      if (change.allowed_ips.empty()) {
+        // As in a configuration file without AllowedIPs: the session's client addresses.
+        const auto session = make_session_config(config_.interface, peer_config, host_addresses_);
+        peer_config.allowed_ips.emplace_back(session.client, 32);
+        if (session.ipv6_enabled) peer_config.allowed_ips.emplace_back(session.client6, 128);
+      }
+      state = &add_peer(peer_config, {});
+      spdlog::info("server: peer {} added (control socket)", key_text(key));
+    }
+    if (change.preshared_key) {
+      state->config.preshared_key =
+          crypto::SymmetricKey(std::span<const uint8_t, 32>(*change.preshared_key));
+      state->config.has_preshared_key = !state->config.preshared_key.is_zero();
+      state->peer.set_preshared_key(state->config.preshared_key);
+    }
+    if (change.endpoint) state->peer.set_endpoint(net::to_peer_address(*change.endpoint));
+    if (change.persistent_keepalive) {
+      state->config.persistent_keepalive = std::chrono::seconds(*change.persistent_keepalive);
+      device_->set_persistent_keepalive(state->peer, state->config.persistent_keepalive, now);
+    }
+    if (change.replace_allowed_ips) state->config.allowed_ips.clear();
+    for (const auto& prefix : change.allowed_ips) state->config.allowed_ips.push_back(prefix);
+  }
+  flush();
+  return 0;
 }
 
 void Server::on_signal(int signal_number) noexcept {
@@ -250,7 +360,7 @@ void Server::on_peer_event(wireguard::Peer& peer, wireguard::PeerEvent event) no
       spdlog::debug("server: peer {} handshake", label);
     }
   } else {
-    spdlog::info("server: peer {} keys expired (idle)", label);
+    spdlog::debug("server: peer {} keys wiped", label);
   }
 }
 

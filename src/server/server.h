@@ -21,6 +21,7 @@
 
 #include "common/error.h"
 #include "config/server_config.h"
+#include "control/uapi_socket.h"
 #include "net/event_loop.h"
 #include "net/packet_batch.h"
 #include "net/system_random.h"
@@ -59,12 +60,19 @@ struct ServerCounters {
   uint64_t session_create_failed = 0;
 };
 
+struct ServerOptions {
+  // The UAPI socket (`wg show` / `wg set`); empty: none.
+  std::string uapi_path;
+};
+
 class Server final : wireguard::DeviceOutput,
                      net::IoHandler,
                      net::SignalHandler,
-                     net::TimerHandler {
+                     net::TimerHandler,
+                     control::UapiHandler {
  public:
-  static Expected<std::unique_ptr<Server>> create(config::ServerConfig config);
+  static Expected<std::unique_ptr<Server>> create(config::ServerConfig config,
+                                                  const ServerOptions& options = {});
   ~Server();
 
   // Serves until SIGINT or SIGTERM.
@@ -90,6 +98,16 @@ class Server final : wireguard::DeviceOutput,
   // net::TimerHandler: the end-of-pass flush of the send batch.
   void on_timer(net::TimePoint now) noexcept override;
 
+  // control::UapiHandler: `wg show` and `wg set`. Changes last until the next restart or
+  // reload; the configuration file stays the source of truth.
+  control::DeviceSnapshot uapi_get() override;
+  int uapi_set(const control::SetRequest& request) override;
+
+  PeerState& add_peer(const config::ServerPeer& peer_config,
+                      const wireguard::PeerAddress& endpoint);
+  void remove_peer(PeerState& state);
+  PeerState* find_state(const crypto::PublicKey& key) noexcept;
+
   void send_from_slirp(PeerState& state, std::span<const uint8_t> packet) noexcept;
   // A free slot of the send batch (flushing first when full).
   net::Datagram& next_send_slot() noexcept;
@@ -112,6 +130,8 @@ class Server final : wireguard::DeviceOutput,
   size_t send_count_ = 0;
   net::TimerId flush_timer_ = net::kNoTimer;
   ServerCounters counters_;
+  std::vector<net::IpAddress> host_addresses_;
+  std::unique_ptr<control::UapiSocket> uapi_;
   uint64_t inner_source_drops_ = 0;
 };
 

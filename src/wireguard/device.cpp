@@ -364,6 +364,12 @@ void Device::zero_key_material(Peer& peer) noexcept {
   output_.on_peer_event(peer, PeerEvent::kSessionExpired);
 }
 
+void Device::set_persistent_keepalive(Peer& peer, std::chrono::seconds interval,
+                                      TimePoint now) noexcept {
+  peer.timers_.set_persistent_keepalive(interval, now);
+  output_.on_timers_changed(peer);
+}
+
 void Device::on_timer(Peer& peer, TimePoint now) noexcept {
   const TimerActions actions = peer.timers_.expire(now);
   if (actions.handshake_gave_up) drop_staged(peer);

@@ -92,6 +92,9 @@ class Device {
   // Starts a handshake now unless one went out within REKEY_TIMEOUT.
   void initiate_handshake(Peer& peer, TimePoint now) noexcept;
 
+  // wg(8) PersistentKeepalive changed at run time.
+  void set_persistent_keepalive(Peer& peer, std::chrono::seconds interval, TimePoint now) noexcept;
+
   TimePoint next_expiry(const Peer& peer) const noexcept { return peer.timers_.next_expiry(); }
   void on_timer(Peer& peer, TimePoint now) noexcept;
 
