@@ -27,13 +27,21 @@
 
 namespace slirpvpn::client {
 
+// Equality over the fields the journal keeps (net::Route and net::Rule define none).
 struct RouteChange {
   net::Route route;
-  friend bool operator==(const RouteChange&, const RouteChange&) = default;
+  friend bool operator==(const RouteChange& a, const RouteChange& b) {
+    return a.route.destination == b.route.destination && a.route.table == b.route.table &&
+           a.route.type == b.route.type && a.route.ifindex == b.route.ifindex;
+  }
 };
 struct RuleChange {
   net::Rule rule;
-  friend bool operator==(const RuleChange&, const RuleChange&) = default;
+  friend bool operator==(const RuleChange& a, const RuleChange& b) {
+    return a.rule.ipv6 == b.rule.ipv6 && a.rule.table == b.rule.table &&
+           a.rule.fwmark == b.rule.fwmark && a.rule.invert == b.rule.invert &&
+           a.rule.suppress_prefixlength == b.rule.suppress_prefixlength;
+  }
 };
 struct SysctlChange {
   std::string path;       // under /proc/sys

@@ -20,6 +20,7 @@ std::optional<std::string> interface_name_from_config(std::string_view path) {
   const size_t slash = path.rfind('/');
   std::string_view base = slash == std::string_view::npos ? path : path.substr(slash + 1);
   constexpr std::string_view kSuffix = ".conf";
+  if (base == kSuffix) return std::nullopt;  // an empty name with the suffix
   if (base.size() > kSuffix.size() && base.ends_with(kSuffix)) {
     base.remove_suffix(kSuffix.size());
   }
