@@ -81,7 +81,7 @@ Expected<std::unique_ptr<UapiSocket>> UapiSocket::open(const std::string& path,
     }
   }
   ::unlink(path.c_str());
-  const mode_t previous = ::umask(077);  // created 0600: the socket hands out private keys
+  const mode_t previous = ::umask(0177);  // created 0600: the socket hands out private keys
   const int bound = ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
   ::umask(previous);
   if (bound != 0 || ::listen(fd, 16) != 0) {
