@@ -225,7 +225,8 @@ wait_for() {
     set -- "${@:1:$#-1}"
   fi
   _topo_echo "" "wait_for (${timeout}s): $*"
-  deadline=$(($(date +%s%N) + $(awk -v t="$timeout" 'BEGIN { printf "%d", t * 1e9 }')))
+  # %.0f, not %d: Debian's mawk clamps %d to 2^31 - 1, which made every timeout ~2.1 s.
+  deadline=$(($(date +%s%N) + $(awk -v t="$timeout" 'BEGIN { printf "%.0f", t * 1e9 }')))
   while :; do
     if (($# == 1)); then
       if eval "$1" >/dev/null 2>&1; then return 0; fi
