@@ -227,6 +227,10 @@ void Tunnel::on_peer_event(wireguard::Peer& /*peer*/, wireguard::PeerEvent event
   }
 }
 
+void Tunnel::on_timers_changed(wireguard::Peer& /*peer*/) noexcept {
+  rearm_timer();
+}
+
 std::string Tunnel::counters_text() const {
   const auto& stats = peer_->stats();
   std::string text;

@@ -102,6 +102,7 @@ class Tunnel final : public wireguard::DeviceOutput,
                      std::span<const uint8_t> datagram) noexcept override;
   void deliver_packet(wireguard::Peer& peer, std::span<uint8_t> packet) noexcept override;
   void on_peer_event(wireguard::Peer& peer, wireguard::PeerEvent event) noexcept override;
+  void on_timers_changed(wireguard::Peer& peer) noexcept override;
   // IoHandler
   void on_io(int fd, uint32_t revents) noexcept override;
   // TimerHandler
