@@ -54,10 +54,15 @@ std::optional<T> parse_number(std::string_view text) {
 }
 
 std::optional<std::optional<uint32_t>> parse_optional_number(std::string_view text) {
-  if (text == "-") return std::optional<uint32_t>{};
+  // Built in place: GCC 12 at -O2 misreports a moved-in empty inner optional as uninitialised.
+  std::optional<std::optional<uint32_t>> result;
+  if (text == "-") {
+    result.emplace();
+    return result;
+  }
   const auto value = parse_number<uint32_t>(text);
-  if (!value) return std::nullopt;
-  return std::optional<uint32_t>{*value};
+  if (value) result.emplace(*value);
+  return result;
 }
 
 std::string optional_text(const std::optional<uint32_t>& value) {
