@@ -132,7 +132,6 @@ class Server final : wireguard::DeviceOutput,
   ServerCounters counters_;
   std::vector<net::IpAddress> host_addresses_;
   std::unique_ptr<control::UapiSocket> uapi_;
-  uint64_t inner_source_drops_ = 0;
 };
 
 }  // namespace slirpvpn::server
