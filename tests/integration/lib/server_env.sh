@@ -17,9 +17,10 @@
 #                                stats block (stats: and drops: lines) on stdout
 #   srv_drop_count BLOCK REASON  the count of REASON in a stats block's drops: line (0 if absent)
 #   srv_stop                     SIGTERM, wait; $SRV_EXIT_STATUS holds the exit status
-#   wgc_up NS IFACE NAME [LISTEN_PORT] [ENDPOINT]
+#   wgc_up NS IFACE NAME [LISTEN_PORT] [ENDPOINT] [KEEPALIVE]
 #                                wireguard-go in NS as IFACE with key NAME, peer = the server
-#                                (default endpoint $VS_WAN_IP:$SRV_PORT), full tunnel:
+#                                (default endpoint $VS_WAN_IP:$SRV_PORT, optional persistent
+#                                keepalive in seconds), full tunnel:
 #                                10.0.2.15/32, default route via IFACE, resolv.conf 10.0.2.3
 #
 # ICMP echo through slirp uses unprivileged ping sockets: topology.sh sets
@@ -120,13 +121,15 @@ srv_stop() {
 
 wgc_up() {
   local ns="$1" iface="$2" name="$3" listen="${4:-}" endpoint="${5:-$VS_WAN_IP:$SRV_PORT}"
+  local keepalive="${6:-}"
   mkdir -p /var/run/wireguard
   SRV_IFACES+=("$iface")
   bg "$ns" "wggo-$iface" env WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD=1 \
     wireguard-go -f "$iface"
   wait_for test -S "/var/run/wireguard/$iface.sock" 10 || return 1
   nsexec "$ns" wg set "$iface" private-key "$SRV_DIR/$name.key" ${listen:+listen-port "$listen"} \
-    peer "$SRV_PUB" endpoint "$endpoint" allowed-ips 0.0.0.0/0 || return 1
+    peer "$SRV_PUB" endpoint "$endpoint" allowed-ips 0.0.0.0/0 \
+    ${keepalive:+persistent-keepalive "$keepalive"} || return 1
   nsexec "$ns" ip addr add 10.0.2.15/32 dev "$iface" || return 1
   nsexec "$ns" ip link set "$iface" up || return 1
   # The endpoint stays on the WAN's connected route, more specific than this default.
