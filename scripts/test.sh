@@ -62,11 +62,24 @@ if [ $status -eq 0 ]; then
   record "fuzzers" $?
 fi
 
+# End-to-end tests that also run on the ASan+UBSan build: the server, the client and the
+# protocol against real peers. Timing assertions inside them are skipped on that build. Leak
+# checking stays with the unit tests: LeakSanitizer stops the world with ptrace, which the
+# server's seccomp sandbox forbids.
+SANITIZED_INTEGRATION=${SANITIZED_INTEGRATION:-"wireguard_go_interop server_basic client_slirpvpn_server"}
+
 if [ "$(id -u)" -eq 0 ]; then
   for test in tests/integration/*.sh; do
     step "integration: $test"
     timeout 600 bash "$test" "$ROOT/build/release"
     record "integration $(basename "$test" .sh)" $?
+  done
+  for name in $SANITIZED_INTEGRATION; do
+    [ -f "tests/integration/$name.sh" ] || continue
+    step "integration (asan): $name"
+    ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+      timeout 600 bash "tests/integration/$name.sh" "$ROOT/build/asan"
+    record "integration $name (asan)" $?
   done
 else
   echo "integration tests need root (network namespaces): skipped"
