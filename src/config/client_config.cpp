@@ -183,17 +183,7 @@ ConfigExpected<ClientConfig> parse_client_config(std::string_view text, std::str
 }
 
 ConfigExpected<ClientConfig> load_client_config(const std::string& path) {
-  auto text = read_config_file(path);
-  if (!text) return tl::unexpected(text.error());
-  bool has_inline_secrets = false;
-  auto config = parse_client(text->text, path, has_inline_secrets);
-  if (config && has_inline_secrets && text->readable_by_others) {
-    config->warnings.push_back(path +
-                               " holds keys inline and is readable by group or others: run "
-                               "chmod 600 " +
-                               path + " or use PrivateKeyFile/PresharedKeyFile");
-  }
-  return config;
+  return load_config_file<ClientConfig>(path, parse_client);
 }
 
 }  // namespace slirpvpn::config

@@ -25,4 +25,21 @@ struct ConfigText {
 // than 1 MiB (no legitimate config comes close).
 ConfigExpected<ConfigText> read_config_file(const std::string& path);
 
+// Reads `path` and parses it with `parse(text, file, has_inline_secrets)`; a file that holds
+// keys inline and that others can read loads with a warning (as `wg` warns).
+template <typename Config, typename Parse>
+ConfigExpected<Config> load_config_file(const std::string& path, Parse parse) {
+  auto text = read_config_file(path);
+  if (!text) return tl::unexpected(text.error());
+  bool has_inline_secrets = false;
+  ConfigExpected<Config> config = parse(text->text, path, has_inline_secrets);
+  if (config && has_inline_secrets && text->readable_by_others) {
+    config->warnings.push_back(path +
+                               " holds keys inline and is readable by group or others: run "
+                               "chmod 600 " +
+                               path + " or use PrivateKeyFile/PresharedKeyFile");
+  }
+  return config;
+}
+
 }  // namespace slirpvpn::config

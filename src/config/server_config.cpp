@@ -339,17 +339,7 @@ ConfigExpected<ServerConfig> parse_server_config(std::string_view text, std::str
 }
 
 ConfigExpected<ServerConfig> load_server_config(const std::string& path) {
-  auto text = read_config_file(path);
-  if (!text) return tl::unexpected(text.error());
-  bool has_inline_secrets = false;
-  auto config = parse_server(text->text, path, has_inline_secrets);
-  if (config && has_inline_secrets && text->readable_by_others) {
-    config->warnings.push_back(path +
-                               " holds keys inline and is readable by group or others: run "
-                               "chmod 600 " +
-                               path + " or use PrivateKeyFile/PresharedKeyFile");
-  }
-  return config;
+  return load_config_file<ServerConfig>(path, parse_server);
 }
 
 }  // namespace slirpvpn::config
