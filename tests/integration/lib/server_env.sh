@@ -5,7 +5,9 @@
 #
 # Use (after `. lib/topology.sh` and `topo_up`):
 #   srv_init BUILD_DIR           binaries ($SLIRPVPN, $WGJUNK, $WANEM), state dir $SRV_DIR,
-#                                server key ($SRV_KEY_FILE, $SRV_PUB), traps (srv_trap)
+#                                server key ($SRV_KEY_FILE, $SRV_PUB); $SRV_SANITIZED=1 for
+#                                an ASan/UBSan build (tests then skip timing assertions)
+#   srv_trap                     topo_trap, plus removing wireguard-go's UAPI sockets
 #   srv_key NAME                 a key pair: $SRV_DIR/NAME.key (mode 600), prints the public key
 #   srv_write_conf BODY          $SRV_DIR/server.conf = [Interface] with our key + BODY
 #   srv_start [ARGS...]          `slirpvpn server -c server.conf ARGS` in $VS as nobody
@@ -31,6 +33,7 @@ SRV_DIR=""
 SRV_IFACES=()
 # shellcheck disable=SC2034  # read by the test scripts
 SRV_EXIT_STATUS=""
+SRV_SANITIZED=0
 
 srv_init() {
   local build="$1"
@@ -38,6 +41,10 @@ srv_init() {
   WGJUNK=$(realpath "$build/tools/wgjunk/slirpvpn-wgjunk" 2>/dev/null || true)
   WANEM=$(realpath "$build/tools/wanem/slirpvpn-wanem" 2>/dev/null || true)
   [[ -x "$SLIRPVPN" ]] || die "no slirpvpn binary in $build"
+  SRV_SANITIZED=0
+  if grep -q '^SLIRPVPN_SANITIZE:BOOL=ON' "$build/CMakeCache.txt" 2>/dev/null; then
+    SRV_SANITIZED=1
+  fi
   "$SLIRPVPN" server --help >/dev/null 2>&1 || die "$SLIRPVPN has no 'server' subcommand"
   SRV_DIR="$TOPO_STATE/server"
   mkdir -p "$SRV_DIR"
@@ -47,7 +54,7 @@ srv_init() {
   chmod o+x "$TOPO_STATE"
   SRV_KEY_FILE="$SRV_DIR/server.key"
   SRV_PUB=$(srv_key server)
-  export SLIRPVPN WGJUNK WANEM SRV_DIR SRV_KEY_FILE SRV_PUB
+  export SLIRPVPN WGJUNK WANEM SRV_DIR SRV_KEY_FILE SRV_PUB SRV_SANITIZED
 }
 
 srv_key() {
@@ -115,6 +122,7 @@ srv_stop() {
     sleep 0.1
   done
   wait "$pid"
+  # shellcheck disable=SC2034  # read by the test scripts
   SRV_EXIT_STATUS=$?
   rm -f "$TOPO_STATE/server.pid"
 }
