@@ -24,6 +24,7 @@
 #include "client/route_plan.h"
 #include "client/tunnel.h"
 #include "config/client_config.h"
+#include "control/uapi_socket.h"
 #include "crypto/x25519.h"
 #include "net/event_loop.h"
 #include "net/netlink.h"
@@ -187,7 +188,7 @@ Expected<uint32_t> free_table(net::Netlink& netlink) {
 }
 
 // Everything the running client owns; destroyed in reverse order of construction.
-class Client final : public net::SignalHandler, public net::IoHandler {
+class Client final : public net::SignalHandler, public net::IoHandler, public control::UapiHandler {
  public:
   Client(const ClientOptions& options, config::ClientConfig config, std::string interface)
       : options_(options),
@@ -199,6 +200,10 @@ class Client final : public net::SignalHandler, public net::IoHandler {
 
   void on_signal(int signal_number) noexcept override;
   void on_io(int fd, uint32_t revents) noexcept override;
+  // `wg show NAME`; `wg set NAME peer KEY endpoint/persistent-keepalive/preshared-key`. The
+  // interface's own key, port and peer set come from the configuration file only.
+  control::DeviceSnapshot uapi_get() override;
+  int uapi_set(const control::SetRequest& request) override;
 
  private:
   struct Deferred final : net::TimerHandler {
@@ -226,6 +231,7 @@ class Client final : public net::SignalHandler, public net::IoHandler {
   int ifindex_ = 0;
   std::optional<HostJournal> journal_;
   std::unique_ptr<Tunnel> tunnel_;
+  std::unique_ptr<control::UapiSocket> uapi_;
   std::optional<net::NetlinkMonitor> monitor_;
   std::vector<net::NetlinkEvent> events_;
   Deferred rebind_timer_, reresolve_timer_;
@@ -409,6 +415,12 @@ Expected<void> Client::bring_up() {
     }
   };
   if (auto started = tunnel_->start(); !started) return started;
+  if (auto uapi =
+          control::UapiSocket::open(control::default_socket_path(interface_), *loop_, *this)) {
+    uapi_ = std::move(*uapi);
+  } else {
+    spdlog::warn("no control socket for `wg show`: {}", uapi.error().message());
+  }
 
   // Started last, so our own route and address changes above do not trigger a rebind.
   if (auto monitor = net::NetlinkMonitor::open()) {
@@ -488,6 +500,7 @@ void Client::on_signal(int signal_number) noexcept {
 }
 
 void Client::teardown() {
+  uapi_.reset();
   tunnel_.reset();
   if (monitor_) {
     loop_->remove(monitor_->fd());
@@ -536,6 +549,52 @@ int Client::run() {
   teardown();
   spdlog::info("{} down", interface_);
   return exit_code;
+}
+
+control::DeviceSnapshot Client::uapi_get() {
+  control::DeviceSnapshot snapshot;
+  const auto& key = config_.interface.private_key.span();
+  std::copy(key.begin(), key.end(), snapshot.private_key.begin());
+  snapshot.listen_port = tunnel_->socket().local_port();
+  snapshot.fwmark = fwmark_.value_or(0);
+  const auto& peer = tunnel_->peer();
+  control::PeerSnapshot entry;
+  entry.public_key = peer.public_key().bytes;
+  const auto& psk = config_.peer.preshared_key.span();
+  std::copy(psk.begin(), psk.end(), entry.preshared_key.begin());
+  if (!peer.endpoint().empty()) entry.endpoint = net::to_endpoint(peer.endpoint());
+  entry.last_handshake = peer.stats().last_handshake_wall;
+  entry.tx_bytes = peer.stats().tx_bytes;
+  entry.rx_bytes = peer.stats().rx_bytes;
+  entry.persistent_keepalive = uint16_t(peer.timers().persistent_keepalive().count());
+  entry.allowed_ips = config_.peer.allowed_ips;
+  snapshot.peers.push_back(std::move(entry));
+  return snapshot;
+}
+
+int Client::uapi_set(const control::SetRequest& request) {
+  const auto current = uapi_get();
+  if (request.private_key && *request.private_key != current.private_key) return EOPNOTSUPP;
+  if (request.listen_port && *request.listen_port != current.listen_port) return EOPNOTSUPP;
+  if (request.fwmark && *request.fwmark != current.fwmark) return EOPNOTSUPP;
+  for (const auto& change : request.peers) {
+    if (change.public_key != current.peers.front().public_key || change.remove ||
+        change.replace_allowed_ips || !change.allowed_ips.empty()) {
+      return EOPNOTSUPP;  // routes follow AllowedIPs: change the file and restart
+    }
+  }
+  for (const auto& change : request.peers) {
+    if (change.endpoint) tunnel_->set_endpoint(*change.endpoint);
+    if (change.persistent_keepalive) {
+      tunnel_->set_persistent_keepalive(std::chrono::seconds(*change.persistent_keepalive));
+    }
+    if (change.preshared_key) {
+      config_.peer.preshared_key =
+          crypto::SymmetricKey(std::span<const uint8_t, 32>(*change.preshared_key));
+      tunnel_->peer().set_preshared_key(config_.peer.preshared_key);
+    }
+  }
+  return 0;
 }
 
 std::optional<std::string> interface_for(const ClientOptions& options) {
@@ -633,6 +692,8 @@ int down_client(const ClientOptions& options) {
   changes->push_back(NftChange{kill_switch_table_name(*interface)});
   const bool clean = undo_changes(*changes, false);
   if (clean) ::unlink(paths.journal.c_str());
+  // A client killed with -9 leaves its `wg` socket file; no client holds the lock now.
+  ::unlink(control::default_socket_path(*interface).c_str());
   spdlog::info("{}: {} change(s) undone{}", *interface, changes->size() - 1,
                clean ? "" : " (some failed: see above)");
   return clean ? 0 : 1;

@@ -80,6 +80,10 @@ void Tunnel::set_endpoint(const net::Endpoint& endpoint) noexcept {
   peer_->set_endpoint(net::to_peer_address(endpoint));
 }
 
+void Tunnel::set_persistent_keepalive(std::chrono::seconds interval) noexcept {
+  device_.set_persistent_keepalive(*peer_, interval, net::Clock::now());
+}
+
 void Tunnel::on_io(int fd, uint32_t /*revents*/) noexcept {
   if (fd == tun_.fd()) {
     on_tun_readable();

@@ -86,6 +86,7 @@ class Tunnel final : public wireguard::DeviceOutput,
   Expected<void> replace_socket(net::UdpSocket socket);
   // A new endpoint (re-resolved name).
   void set_endpoint(const net::Endpoint& endpoint) noexcept;
+  void set_persistent_keepalive(std::chrono::seconds interval) noexcept;
 
   wireguard::Peer& peer() noexcept { return *peer_; }
   const wireguard::Device& device() const noexcept { return device_; }

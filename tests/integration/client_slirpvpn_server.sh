@@ -69,6 +69,9 @@ check "HTTPS blob sha256" sh -c "ip netns exec '$VC' curl -sS --max-time 60 \
   --cacert '$TOPO_CA_FILE' https://inet.test/blob.bin | sha256sum | grep -q '^$TOPO_BLOB_SHA256 '"
 check "iperf3 client -> inet" nsexec "$VC" timeout 30 iperf3 -c "$INET_IP" -t 5 -J
 check "iperf3 inet -> client (-R)" nsexec "$VC" timeout 30 iperf3 -c "$INET_IP" -t 5 -R -J
+# Test that the stock wg tool reads the client's state through its control socket.
+check "wg show on the client: the peer and a handshake" \
+  bash -c "wg show '$CLI_IFACE' latest-handshakes | awk -v k='$SERVER_PUB' '\$1 == k && \$2 > 0' | grep -q ."
 
 # Test that after a server restart the client finds its way back by itself (its
 # new-handshake timer: data sent and nothing heard for 15 s) within 20 s.
