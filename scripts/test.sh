@@ -37,7 +37,8 @@ record "clang-format" $?
 build() {
   local preset=$1
   step "build: $preset"
-  cmake --preset "$preset" > "build-$preset.configure.log" 2>&1 || { cat "build-$preset.configure.log"; return 1; }
+  mkdir -p build
+  cmake --preset "$preset" > "build/$preset.configure.log" 2>&1 || { cat "build/$preset.configure.log"; return 1; }
   cmake --build --preset "$preset" -j "$JOBS"
 }
 
@@ -51,7 +52,6 @@ for preset in release asan; do
     record "unit tests ($preset)" $?
   fi
 done
-rm -f build-*.configure.log
 
 build fuzz
 status=$?
