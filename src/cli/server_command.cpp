@@ -11,6 +11,7 @@
 #include "cli/commands.h"
 #include "config/server_config.h"
 #include "control/uapi_socket.h"
+#include "server/sandbox.h"
 #include "server/server.h"
 
 namespace slirpvpn::cli {
@@ -35,6 +36,7 @@ struct ServerArguments {
   std::string name;         // the interface name `wg` knows it by
   std::string uapi_socket;  // explicit control socket path
   bool no_uapi = false;
+  bool no_sandbox = false;
 };
 
 // wg-quick's rule: the configuration file's name without ".conf".
@@ -68,6 +70,20 @@ int run_server(const ServerArguments& arguments) {
     std::fprintf(stderr, "slirpvpn server: %s\n", server.error().message().c_str());
     return 1;
   }
+  // Everything that needs files or privileges is open now: lock the process down.
+  if (!arguments.no_sandbox) {
+    auto sandbox = server::apply_sandbox();
+    if (!sandbox) {
+      std::fprintf(stderr, "slirpvpn server: sandbox: %s (--no-sandbox runs without it)\n",
+                   sandbox.error().message().c_str());
+      return 1;
+    }
+    spdlog::info(
+        "server: sandbox: seccomp filter with {} rules, no capabilities, no new privileges",
+        sandbox->seccomp_rules);
+  } else {
+    spdlog::warn("server: running without sandbox (--no-sandbox)");
+  }
   auto result = (*server)->run();
   if (!result) {
     std::fprintf(stderr, "slirpvpn server: %s\n", result.error().message().c_str());
@@ -97,9 +113,15 @@ void register_server_command(CLI::App& app, int& exit_code) {
                       "control socket path (default: /var/run/wireguard/NAME.sock when "
                       "writable, else the runtime directory)");
   command->add_flag("--no-uapi", arguments->no_uapi, "serve no control socket");
+  command->add_flag("--no-sandbox", arguments->no_sandbox,
+                    "do not sandbox the server after start-up (by default: no capabilities, "
+                    "no new privileges, no core dumps, a seccomp system-call allow list)");
   command->footer(
       "Example: slirpvpn server -c /etc/slirpvpn/wg0.conf   (then: wg show wg0)\n"
-      "Signals: SIGTERM/SIGINT stop, SIGUSR1 prints per-peer stats and drop counters.");
+      "Signals: SIGTERM/SIGINT stop, SIGUSR1 prints per-peer stats and drop counters.\n"
+      "Sandbox: once listening, the server drops all capabilities, sets no_new_privs, disables\n"
+      "core dumps and loads a seccomp allow list (execve, ptrace, mount... kill it; other\n"
+      "unlisted calls fail with EPERM). --no-sandbox turns this off.");
   command->callback([&exit_code, arguments] { exit_code = run_server(*arguments); });
 }
 
