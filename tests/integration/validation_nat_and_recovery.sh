@@ -25,7 +25,8 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$HERE/lib/client_env.sh"
 
 srv_trap
-topo_up_nat
+# The WAN firewall lets nothing through but the server's UDP port: the VPN must need nothing else.
+topo_up_nat "$SRV_PORT"
 start_inet_services
 srv_init "$BUILD"
 cli_init "$BUILD"
