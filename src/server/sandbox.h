@@ -22,6 +22,7 @@
 //   glib reads /dev/urandom); mmap/mprotect never with PROT_EXEC (no new code at run time);
 //   ioctl only FIONREAD/FIONBIO/SIOCOUTQ-style socket queries and TCGETS; fcntl only the
 //   flag get/set commands; kill/tgkill only to this process (abort() on an assertion).
+//   Sanitizer builds get a few more calls (see sandbox_relaxed_for_sanitizers()).
 //   Left out on purpose: path filtering (seccomp cannot read pointers; Landlock could, later),
 //   new threads (the server has one), and fork/exec (never needed).
 #pragma once
@@ -41,6 +42,11 @@ struct SandboxReport {
 // complete, from the process's only thread (the filter is synchronised to all threads anyway).
 // Fails without changing the filter if any step fails; the caller should not serve then.
 Expected<SandboxReport> apply_sandbox();
+
+// True in ASan/UBSan builds: the filter then also allows what the sanitizer runtime needs
+// (LeakSanitizer's ptrace-based exit check, UBSan's memory probes), and execve fails with EPERM
+// instead of killing, so a report's symbolizer fails quietly. Never true in a release build.
+bool sandbox_relaxed_for_sanitizers() noexcept;
 
 // The steps, for tests and for callers that want only part of the sandbox.
 Expected<void> disable_core_dumps();

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <net/if.h>
 #include <netinet/in.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -63,16 +64,34 @@ TEST(Sandbox, ExecveKillsTheProcess) {
     if (!install_seccomp_filter()) return 90;
     char* const argv[] = {const_cast<char*>("/bin/true"), nullptr};
     ::execve("/bin/true", argv, environ);
-    return 91;  // still alive: the filter did not kill
+    return errno == EPERM ? 92 : 91;  // still alive: the filter did not kill
   });
+  if (sandbox_relaxed_for_sanitizers()) {
+    // The symbolizer's execve is refused, not fatal, in sanitizer builds.
+    ASSERT_TRUE(WIFEXITED(status)) << "killed by signal " << WTERMSIG(status);
+    EXPECT_EQ(WEXITSTATUS(status), 92);
+    return;
+  }
   ASSERT_TRUE(WIFSIGNALED(status)) << "exit code " << WEXITSTATUS(status);
   EXPECT_EQ(WTERMSIG(status), SIGSYS);
 }
 
 TEST(Sandbox, PtraceKillsTheProcess) {
+  if (sandbox_relaxed_for_sanitizers()) GTEST_SKIP() << "LeakSanitizer needs ptrace";
   const int status = in_child([] {
     if (!install_seccomp_filter()) return 90;
     ::ptrace(PTRACE_TRACEME, 0, nullptr, nullptr);
+    return 91;
+  });
+  ASSERT_TRUE(WIFSIGNALED(status)) << "exit code " << WEXITSTATUS(status);
+  EXPECT_EQ(WTERMSIG(status), SIGSYS);
+}
+
+TEST(Sandbox, NamespaceChangeKillsTheProcess) {
+  // Killed in every build, sanitizers included.
+  const int status = in_child([] {
+    if (!install_seccomp_filter()) return 90;
+    ::unshare(CLONE_NEWUSER);
     return 91;
   });
   ASSERT_TRUE(WIFSIGNALED(status)) << "exit code " << WEXITSTATUS(status);
@@ -127,9 +146,11 @@ TEST(Sandbox, ServerCallsWorkOthersFailWithEperm) {
             MAP_FAILED ||
         errno != EPERM)
       return 25;
-    if (!refused_with_eperm(::fork())) return 26;
+    if (!sandbox_relaxed_for_sanitizers() && !refused_with_eperm(::fork())) return 26;
     if (!refused_with_eperm(::kill(::getppid(), 0))) return 27;
-    if (!refused_with_eperm(::prctl(PR_SET_DUMPABLE, 1, 0, 0, 0))) return 28;
+    if (!sandbox_relaxed_for_sanitizers() &&
+        !refused_with_eperm(::prctl(PR_SET_DUMPABLE, 1, 0, 0, 0)))
+      return 28;
     ifreq request{};
     if (!refused_with_eperm(::ioctl(udp, SIOCGIFFLAGS, &request))) return 29;
     if (!refused_with_eperm(::fcntl(udp, F_DUPFD, 100))) return 30;
