@@ -23,15 +23,15 @@ topo_up
 start_inet_services
 srv_init "$BUILD"
 NAME=wgs$$
-SOCKET="$SRV_DIR/$NAME.sock"
+SOCKET="$SRV_DIR/uapi.sock"  # where srv_start puts the control socket
 LINK="/var/run/wireguard/$NAME.sock"
-trap 'rm -f "$LINK"; srv_rc=$?; trap - EXIT; srv_cleanup; exit $srv_rc' EXIT
+trap 'srv_rc=$?; rm -f "$LINK"; trap - EXIT; srv_cleanup; exit $srv_rc' EXIT
 
 VC_PUB=$(srv_key vc)
 NEW_PUB=$(srv_key newcomer)
 srv_write_conf "[Peer]
 PublicKey = $VC_PUB"
-srv_start --name "$NAME" --uapi-socket "$SOCKET" || die "server did not start"
+srv_start --name "$NAME" || die "server did not start"
 mkdir -p /var/run/wireguard
 ln -sf "$SOCKET" "$LINK"
 
