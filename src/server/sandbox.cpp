@@ -20,6 +20,13 @@
 namespace slirpvpn::server {
 namespace {
 
+// libseccomp's SCMP_An() macros leave datum_b to zero-initialisation, which clang's
+// -Wmissing-field-initializers rejects; this spells every field.
+scmp_arg_cmp compare(unsigned int argument, scmp_compare operation, scmp_datum_t a,
+                     scmp_datum_t b = 0) {
+  return scmp_arg_cmp{argument, operation, a, b};
+}
+
 // Allowed with any arguments. Each line says who needs it after start-up.
 constexpr std::array kAllowed = {
     // Socket and pipe I/O: UDP batches, libslirp's host sockets, the control socket, stderr.
@@ -177,8 +184,8 @@ Expected<size_t> build_and_load() {
     }
   }
 
-  const auto a0_equals = [](scmp_datum_t value) { return SCMP_A0(SCMP_CMP_EQ, value); };
-  const auto a1_equals = [](scmp_datum_t value) { return SCMP_A1(SCMP_CMP_EQ, value); };
+  const auto a0_equals = [](scmp_datum_t value) { return compare(0, SCMP_CMP_EQ, value); };
+  const auto a1_equals = [](scmp_datum_t value) { return compare(1, SCMP_CMP_EQ, value); };
   struct Conditional {
     const char* name;
     scmp_arg_cmp check;
@@ -191,11 +198,11 @@ Expected<size_t> build_and_load() {
       {"socket", a0_equals(AF_INET6)},
       {"socket", a0_equals(AF_UNIX)},
       // Read-only opens: /etc/resolv.conf (libslirp's DNS forwarder), /dev/urandom (glib).
-      {"openat", SCMP_A2(SCMP_CMP_MASKED_EQ, O_ACCMODE | O_CREAT | O_TRUNC, O_RDONLY)},
-      {"open", SCMP_A1(SCMP_CMP_MASKED_EQ, O_ACCMODE | O_CREAT | O_TRUNC, O_RDONLY)},
+      {"openat", compare(2, SCMP_CMP_MASKED_EQ, O_ACCMODE | O_CREAT | O_TRUNC, O_RDONLY)},
+      {"open", compare(1, SCMP_CMP_MASKED_EQ, O_ACCMODE | O_CREAT | O_TRUNC, O_RDONLY)},
       // Memory, but never executable: no code is loaded after start-up.
-      {"mmap", SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0)},
-      {"mprotect", SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0)},
+      {"mmap", compare(2, SCMP_CMP_MASKED_EQ, PROT_EXEC, 0)},
+      {"mprotect", compare(2, SCMP_CMP_MASKED_EQ, PROT_EXEC, 0)},
       // Socket queue sizes (libslirp's UDP and TCP reads), non-blocking mode, and isatty().
       {"ioctl", a1_equals(FIONREAD)},
       {"ioctl", a1_equals(FIONBIO)},
