@@ -34,23 +34,8 @@ srv_init "$BUILD"
 cli_init "$BUILD"
 cli_resolv_conf "$VS_WAN_IP"
 
-CLI_PUB=$(srv_key vc)
-cp "$SRV_DIR/vc.key" "$CLI_DIR/client.key"
-srv_write_conf "[Peer]
-Name = vc
-PublicKey = $CLI_PUB"
-srv_start || die "the server did not start"
+vpn_pair "$VS_WAN_IP:$SRV_PORT" 25
 SRV_USER=$(ps -o user= -p "$(srv_pid)")
-cli_write_conf "[Interface]
-PrivateKeyFile = client.key
-Address = 10.0.2.15/32
-DNS = 10.0.2.3
-
-[Peer]
-PublicKey = $SRV_PUB
-Endpoint = $VS_WAN_IP:$SRV_PORT
-AllowedIPs = 0.0.0.0/0
-PersistentKeepalive = 25"
 
 # The handshake, timed on the wire: the initiation (type 1) leaving vc, the response (type 2)
 # arriving.

@@ -32,22 +32,7 @@ srv_init "$BUILD"
 cli_init "$BUILD"
 cli_resolv_conf "$VS_WAN_IP"
 
-CLI_PUB=$(srv_key vc)
-cp "$SRV_DIR/vc.key" "$CLI_DIR/client.key"
-srv_write_conf "[Peer]
-Name = vc
-PublicKey = $CLI_PUB"
-srv_start || die "the server did not start"
-cli_write_conf "[Interface]
-PrivateKeyFile = client.key
-Address = 10.0.2.15/32
-DNS = 10.0.2.3
-
-[Peer]
-PublicKey = $SRV_PUB
-Endpoint = $VS_WAN_IP:$SRV_PORT
-AllowedIPs = 0.0.0.0/0
-PersistentKeepalive = 3"
+vpn_pair "$VS_WAN_IP:$SRV_PORT" 3
 check "handshake through the NAT" cli_start || die "no handshake through the NAT"
 check "ping through the NAT" nsexec "$VC" ping -c 3 -i 0.2 -W 2 "$INET_IP"
 

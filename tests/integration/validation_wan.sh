@@ -46,23 +46,8 @@ wanem_start() {  # wanem_start [EXTRA ARGS]: (re)start the relay on $WANEM_PORT
   wait_udp_listen "$VS" "$WANEM_PORT" 5
 }
 
-CLI_PUB=$(srv_key vc)
-cp "$SRV_DIR/vc.key" "$CLI_DIR/client.key"
-srv_write_conf "[Peer]
-Name = vc
-PublicKey = $CLI_PUB"
-srv_start || die "the server did not start"
+vpn_pair "$VS_WAN_IP:$WANEM_PORT" 25
 wanem_start || die "wanem did not start"
-cli_write_conf "[Interface]
-PrivateKeyFile = client.key
-Address = 10.0.2.15/32
-DNS = 10.0.2.3
-
-[Peer]
-PublicKey = $SRV_PUB
-Endpoint = $VS_WAN_IP:$WANEM_PORT
-AllowedIPs = 0.0.0.0/0
-PersistentKeepalive = 25"
 check "handshake through the 200 ms WAN" cli_start || die "no handshake through wanem"
 
 # --- RTT: 20 pings of 1000 bytes (1072-byte WireGuard messages), both sides captured.

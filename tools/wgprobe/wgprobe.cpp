@@ -63,11 +63,19 @@ class Probe final : public wireguard::DeviceOutput {
 
   int run() {
     const auto local = net::IpAddress::parse(options_.tunnel_address);
-    const auto bytes = local->bytes();
-    std::copy(bytes.begin(), bytes.end(), local_.begin());
+    if (!local || !local->is_v4()) {
+      std::fprintf(stderr, "wgprobe: --tunnel-address must be an IPv4 address\n");
+      return 2;
+    }
+    std::copy(local->bytes().begin(), local->bytes().end(), local_.begin());
     if (!options_.ping_target.empty()) {
-      const auto target = net::IpAddress::parse(options_.ping_target)->bytes();
-      std::copy(target.begin(), target.end(), target_.begin());
+      // Kept in a named optional: bytes() is a view into it.
+      const auto target = net::IpAddress::parse(options_.ping_target);
+      if (!target || !target->is_v4()) {
+        std::fprintf(stderr, "wgprobe: --ping must be an IPv4 address\n");
+        return 2;
+      }
+      std::copy(target->bytes().begin(), target->bytes().end(), target_.begin());
     }
     start_ = Clock::now();
     const auto deadline = start_ + std::chrono::seconds(options_.timeout_s);

@@ -116,3 +116,26 @@ NFT
   nsexec "$VS" ip addr add 10.7.0.1/24 dev "$WGO_IFACE"
   nsexec "$VS" ip link set "$WGO_IFACE" up
 }
+
+# vpn_pair ENDPOINT KEEPALIVE: our server (srv_start: unprivileged) with one peer "vc", and our
+# client's configuration for it: full tunnel, DNS 10.0.2.3, the server at ENDPOINT (host:port).
+# Needs server_env.sh, srv_init and cli_init; sets $CLI_PUB.
+vpn_pair() {
+  local endpoint="$1" keepalive="$2"
+  CLI_PUB=$(srv_key vc)
+  cp "$SRV_DIR/vc.key" "$CLI_DIR/client.key"
+  srv_write_conf "[Peer]
+Name = vc
+PublicKey = $CLI_PUB"
+  srv_start || die "the server did not start"
+  cli_write_conf "[Interface]
+PrivateKeyFile = client.key
+Address = 10.0.2.15/32
+DNS = 10.0.2.3
+
+[Peer]
+PublicKey = $SRV_PUB
+Endpoint = $endpoint
+AllowedIPs = 0.0.0.0/0
+PersistentKeepalive = $keepalive"
+}
