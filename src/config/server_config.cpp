@@ -24,6 +24,7 @@ constexpr KeyRule kInterfaceKeys[] = {
     {"DenyDestinations", true},
     {"LogLevel"},
     {"AllowDestinations", true},
+    {"SlirpMTU"},
 };
 
 constexpr KeyRule kPeerKeys[] = {
@@ -145,6 +146,9 @@ ConfigExpected<void> parse_interface(const IniSection& section, std::string_view
   auto mtu = parse_single(section, "MTU", file, parse_mtu);
   if (!mtu) return tl::unexpected(mtu.error());
   if (*mtu) out.mtu = **mtu;
+  auto slirp_mtu = parse_single(section, "SlirpMTU", file, parse_slirp_mtu);
+  if (!slirp_mtu) return tl::unexpected(slirp_mtu.error());
+  if (*slirp_mtu) out.slirp_mtu = **slirp_mtu;
   auto loopback = parse_single(section, "HostLoopback", file, parse_bool);
   if (!loopback) return tl::unexpected(loopback.error());
   if (*loopback) out.host_loopback = **loopback;

@@ -29,6 +29,9 @@ struct ServerInterface {
   std::optional<net::IpAddress> dns_v4;
   std::optional<net::IpAddress> dns_v6;
   uint32_t mtu = kDefaultMtu;
+  // The link MTU inside the server between the adapter and libslirp (see slirp::SessionConfig);
+  // a peer's tunnel MTU above it raises it for that peer.
+  uint32_t slirp_mtu = kDefaultSlirpMtu;
   bool ipv6 = true;
   // When true, the gateway address reaches the server host's own loopback (slirp's default,
   // off here because it exposes local-only services).

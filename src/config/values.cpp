@@ -158,6 +158,10 @@ ValueResult<uint32_t> parse_mtu(std::string_view text) {
   return parse_unsigned(text, kMinMtu, kMaxMtu).map([](uint64_t v) { return uint32_t(v); });
 }
 
+ValueResult<uint32_t> parse_slirp_mtu(std::string_view text) {
+  return parse_unsigned(text, kMinMtu, kMaxSlirpMtu).map([](uint64_t v) { return uint32_t(v); });
+}
+
 ValueResult<std::chrono::seconds> parse_keepalive(std::string_view text) {
   if (equals_ignore_case(text, "off")) return std::chrono::seconds(0);
   auto value = parse_unsigned(text, 0, 65535);

@@ -23,6 +23,10 @@ using ValueResult = tl::expected<T, std::string>;
 inline constexpr uint32_t kMinMtu = 1280;
 inline constexpr uint32_t kMaxMtu = 65535;
 inline constexpr uint32_t kDefaultMtu = 1420;  // as wg-quick: 1500 - 80 bytes of IPv6+UDP+WG
+// libslirp's largest if_mtu (src/slirp.c), and the link MTU the server gives it by default (as
+// slirp4netns: 64 KiB less room for headers).
+inline constexpr uint32_t kMaxSlirpMtu = 65521;
+inline constexpr uint32_t kDefaultSlirpMtu = 65520;
 inline constexpr uint16_t kDefaultListenPort = 51820;
 
 enum class Protocol : uint8_t { kAny, kTcp, kUdp };
@@ -92,6 +96,8 @@ ValueResult<bool> parse_bool(std::string_view text);
 ValueResult<uint64_t> parse_unsigned(std::string_view text, uint64_t min, uint64_t max);
 ValueResult<uint16_t> parse_port(std::string_view text, bool allow_zero);
 ValueResult<uint32_t> parse_mtu(std::string_view text);
+// SlirpMTU: kMinMtu..kMaxSlirpMtu.
+ValueResult<uint32_t> parse_slirp_mtu(std::string_view text);
 // 0..65535 seconds, or "off" (= 0 = disabled).
 ValueResult<std::chrono::seconds> parse_keepalive(std::string_view text);
 ValueResult<LogLevel> parse_log_level(std::string_view text);

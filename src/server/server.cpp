@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <string>
 
+#include "common/assert.h"
 #include "crypto/x25519.h"
 #include "net/peer_address.h"
 #include "server/session_config.h"
@@ -153,6 +154,8 @@ PeerState& Server::add_peer(const config::ServerPeer& peer_config,
 void Server::remove_peer(PeerState& state) {
   // The device still reports events for the peer while removing it: the state must live.
   const crypto::PublicKey key = state.peer.public_key();
+  // Only on_io queues peers for input flushing, and it empties the list before it returns.
+  SLIRPVPN_ASSERT(input_flush_head_ == nullptr);
   device_->remove_peer(key);
   loop_.cancel(state.timer);
   state.session.reset();
@@ -267,7 +270,18 @@ void Server::on_io(int, uint32_t) noexcept {
     }
     if (*received < receive_batch_.slots()) break;
   }
+  flush_session_input();
   flush();
+}
+
+void Server::flush_session_input() noexcept {
+  while (input_flush_head_ != nullptr) {
+    PeerState& state = *input_flush_head_;
+    input_flush_head_ = state.next_input_flush;
+    state.next_input_flush = nullptr;
+    state.input_flush_queued = false;
+    if (state.session) state.session->flush_input();
+  }
 }
 
 void Server::deliver_packet(wireguard::Peer& peer, std::span<uint8_t> packet) noexcept {
@@ -281,6 +295,11 @@ void Server::deliver_packet(wireguard::Peer& peer, std::span<uint8_t> packet) no
   }
   if (!ensure_session(state)) return;
   state.session->input_ip_packet(packet);
+  if (state.session->input_pending() && !state.input_flush_queued) {
+    state.input_flush_queued = true;
+    state.next_input_flush = input_flush_head_;
+    input_flush_head_ = &state;
+  }
 }
 
 bool Server::ensure_session(PeerState& state) noexcept {
@@ -409,6 +428,13 @@ void Server::print_stats() const {
     total.echo_refused += counters.echo_refused;
     total.ipv6_disabled += counters.ipv6_disabled;
     total.refusals_rate_limited += counters.refusals_rate_limited;
+    total.oversize_dropped += counters.oversize_dropped;
+    total.packets_in += counters.packets_in;
+    total.packets_out += counters.packets_out;
+    total.coalesced_in += counters.coalesced_in;
+    total.segmented_out += counters.segmented_out;
+    total.fragmented_out += counters.fragmented_out;
+    total.mss_raised_in += counters.mss_raised_in;
   }
   const auto add = [&line](const char* name, uint64_t value) {
     if (value > 0) line += std::string(" ") + name + "=" + std::to_string(value);
@@ -425,6 +451,17 @@ void Server::print_stats() const {
   add("slirp_refusals_rate_limited", total.refusals_rate_limited);
   add("send_would_block", counters_.send_would_block);
   add("send_refused", counters_.send_refused);
+  add("slirp_oversize", total.oversize_dropped);
+  // How the adapter shaped the traffic between the tunnel and slirp (see slirp::SessionConfig).
+  std::fprintf(stderr,
+               "slirp: packets_in=%llu coalesced_in=%llu mss_raised=%llu packets_out=%llu "
+               "segmented_out=%llu fragmented_out=%llu\n",
+               static_cast<unsigned long long>(total.packets_in),
+               static_cast<unsigned long long>(total.coalesced_in),
+               static_cast<unsigned long long>(total.mss_raised_in),
+               static_cast<unsigned long long>(total.packets_out),
+               static_cast<unsigned long long>(total.segmented_out),
+               static_cast<unsigned long long>(total.fragmented_out));
   std::fprintf(stderr, "%s\n", line.c_str());
 }
 

@@ -52,6 +52,9 @@ struct PeerState final : slirp::PacketSink, net::TimerHandler {
   std::unique_ptr<slirp::SlirpSession> session;
   net::TimerId timer = net::kNoTimer;
   net::TimePoint armed_for = net::TimePoint::max();
+  // Peers whose session holds merged TCP input, linked for the end of the receive batch.
+  PeerState* next_input_flush = nullptr;
+  bool input_flush_queued = false;
 };
 
 struct ServerCounters {
@@ -114,6 +117,8 @@ class Server final : wireguard::DeviceOutput,
   void schedule_flush() noexcept;
   void flush() noexcept;
   bool ensure_session(PeerState& state) noexcept;
+  // Hands slirp the TCP segments its sessions merged during this receive batch.
+  void flush_session_input() noexcept;
   static PeerState& state_of(wireguard::Peer& peer) noexcept {
     return *static_cast<PeerState*>(peer.context);
   }
@@ -128,6 +133,7 @@ class Server final : wireguard::DeviceOutput,
   net::DatagramBatch receive_batch_;
   net::DatagramBatch send_batch_;
   size_t send_count_ = 0;
+  PeerState* input_flush_head_ = nullptr;
   net::TimerId flush_timer_ = net::kNoTimer;
   ServerCounters counters_;
   std::vector<net::IpAddress> host_addresses_;

@@ -2,6 +2,8 @@
 // Session settings: the virtual network, the client's address, forwards and egress rules.
 #include "server/session_config.h"
 
+#include <algorithm>
+
 #include <ifaddrs.h>
 #include <netinet/in.h>
 
@@ -64,6 +66,7 @@ slirp::SessionConfig make_session_config(const config::ServerInterface& interfac
     session.client6 = client_address(peer, *network);
   }
   session.mtu = peer.mtu.value_or(interface.mtu);
+  session.slirp_mtu = std::max<std::size_t>(interface.slirp_mtu, session.mtu);
   session.disable_host_loopback = !interface.host_loopback;
   for (const auto& forward : peer.forward_ports) {
     slirp::PortForward port;

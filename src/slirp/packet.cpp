@@ -215,14 +215,18 @@ uint16_t max_mss_for_mtu(std::size_t mtu, uint8_t ip_version) noexcept {
   return uint16_t(std::min<std::size_t>(mtu - overhead, 0xffff));
 }
 
-bool clamp_mss(std::span<uint8_t> packet, const IpInfo& info, uint16_t max_mss) noexcept {
+namespace {
+
+// Offset of the MSS option's value inside the TCP header of the SYN segment `info`, or 0 when
+// the segment is no SYN or carries no well-formed MSS option.
+std::size_t find_mss_value(std::span<const uint8_t> packet, const IpInfo& info) noexcept {
   if (info.protocol != kProtocolTcp || !info.has_ports || (info.tcp_flags & kTcpSyn) == 0) {
-    return false;
+    return 0;
   }
-  if (info.l4_offset + kTcpHeaderSize > packet.size()) return false;
-  std::span<uint8_t> tcp = packet.subspan(info.l4_offset);
+  if (info.l4_offset + kTcpHeaderSize > packet.size()) return 0;
+  std::span<const uint8_t> tcp = packet.subspan(info.l4_offset);
   std::size_t data_offset = std::size_t(tcp[12] >> 4) * 4;
-  if (data_offset > tcp.size()) return false;
+  if (data_offset > tcp.size()) return 0;
   std::size_t i = kTcpHeaderSize;
   while (i < data_offset) {
     uint8_t kind = tcp[i];
@@ -234,27 +238,81 @@ bool clamp_mss(std::span<uint8_t> packet, const IpInfo& info, uint16_t max_mss) 
     if (i + 1 >= data_offset) break;
     std::size_t length = tcp[i + 1];
     if (length < 2 || i + length > data_offset) break;
-    if (kind == kTcpOptionMss && length == 4) {
-      uint16_t mss = load_be16(&tcp[i + 2]);
-      if (mss <= max_mss) return false;
-      // The option sits at an even or odd offset; adjust on the aligned 16-bit words.
-      if ((i + 2) % 2 == 0) {
-        store_be16(&tcp[i + 2], max_mss);
-        store_be16(&tcp[16], checksum_adjust(load_be16(&tcp[16]), mss, max_mss));
-      } else {
-        uint16_t old_a = load_be16(&tcp[i + 1]);
-        uint16_t old_b = load_be16(&tcp[i + 3]);
-        store_be16(&tcp[i + 2], max_mss);
-        uint16_t checksum = load_be16(&tcp[16]);
-        checksum = checksum_adjust(checksum, old_a, load_be16(&tcp[i + 1]));
-        checksum = checksum_adjust(checksum, old_b, load_be16(&tcp[i + 3]));
-        store_be16(&tcp[16], checksum);
-      }
-      return true;
-    }
+    if (kind == kTcpOptionMss && length == 4) return i + 2;
     i += length;
   }
-  return false;
+  return 0;
+}
+
+// Stores `mss` at `value_offset` of the TCP header and fixes the TCP checksum incrementally.
+void store_mss(std::span<uint8_t> tcp, std::size_t value_offset, uint16_t mss) noexcept {
+  // The option sits at an even or odd offset; adjust on the aligned 16-bit words.
+  if (value_offset % 2 == 0) {
+    const uint16_t old_mss = load_be16(&tcp[value_offset]);
+    store_be16(&tcp[value_offset], mss);
+    store_be16(&tcp[16], checksum_adjust(load_be16(&tcp[16]), old_mss, mss));
+    return;
+  }
+  const uint16_t old_a = load_be16(&tcp[value_offset - 1]);
+  const uint16_t old_b = load_be16(&tcp[value_offset + 1]);
+  store_be16(&tcp[value_offset], mss);
+  uint16_t checksum = load_be16(&tcp[16]);
+  checksum = checksum_adjust(checksum, old_a, load_be16(&tcp[value_offset - 1]));
+  checksum = checksum_adjust(checksum, old_b, load_be16(&tcp[value_offset + 1]));
+  store_be16(&tcp[16], checksum);
+}
+
+}  // namespace
+
+bool clamp_mss(std::span<uint8_t> packet, const IpInfo& info, uint16_t max_mss) noexcept {
+  const std::size_t at = find_mss_value(packet, info);
+  if (at == 0) return false;
+  std::span<uint8_t> tcp = packet.subspan(info.l4_offset);
+  if (load_be16(&tcp[at]) <= max_mss) return false;
+  store_mss(tcp, at, max_mss);
+  return true;
+}
+
+bool raise_mss(std::span<uint8_t> packet, const IpInfo& info, uint16_t at_least,
+               uint16_t raised) noexcept {
+  const std::size_t at = find_mss_value(packet, info);
+  if (at == 0) return false;
+  std::span<uint8_t> tcp = packet.subspan(info.l4_offset);
+  const uint16_t mss = load_be16(&tcp[at]);
+  if (mss < at_least || mss >= raised) return false;
+  store_mss(tcp, at, raised);
+  return true;
+}
+
+std::size_t fragment_ipv4(const IpInfo& info, std::size_t mtu, net::PacketBatch& out) noexcept {
+  const std::span<const uint8_t> packet = info.packet;
+  if (info.version != 4 || info.l4_offset != kIpv4HeaderSize || mtu > out.slot_capacity() ||
+      mtu < kIpv4HeaderSize + 8) {
+    return 0;
+  }
+  const uint16_t flags_offset = load_be16(&packet[6]);
+  constexpr uint16_t kDontFragment = 0x4000;
+  constexpr uint16_t kMoreFragments = 0x2000;
+  if (flags_offset & kDontFragment) return 0;
+  const std::size_t payload = packet.size() - kIpv4HeaderSize;
+  const std::size_t chunk = (mtu - kIpv4HeaderSize) / 8 * 8;
+  const std::size_t count = (payload + chunk - 1) / chunk;
+  if (count > out.slots()) return 0;
+  const std::size_t first_offset = std::size_t(flags_offset & 0x1fff) * 8;
+  for (std::size_t k = 0; k < count; ++k) {
+    const std::size_t offset = k * chunk;
+    const std::size_t size = std::min(chunk, payload - offset);
+    std::span<uint8_t> fragment = out.buffer(k);
+    std::memcpy(fragment.data(), packet.data(), kIpv4HeaderSize);
+    std::memcpy(fragment.data() + kIpv4HeaderSize, packet.data() + kIpv4HeaderSize + offset, size);
+    const bool more = k + 1 < count || (flags_offset & kMoreFragments);
+    store_be16(&fragment[2], uint16_t(kIpv4HeaderSize + size));
+    store_be16(&fragment[6], uint16_t(((first_offset + offset) / 8) | (more ? kMoreFragments : 0)));
+    store_be16(&fragment[10], 0);
+    store_be16(&fragment[10], checksum_finish(checksum_partial(fragment.first(kIpv4HeaderSize))));
+    out.set_length(k, kIpv4HeaderSize + size);
+  }
+  return count;
 }
 
 std::size_t build_tcp_rst(const IpInfo& info, std::span<uint8_t> out) noexcept {

@@ -11,6 +11,7 @@
 #include <span>
 
 #include "net/ip_address.h"
+#include "net/packet_batch.h"
 
 namespace slirpvpn::slirp {
 
@@ -83,6 +84,19 @@ uint16_t max_mss_for_mtu(std::size_t mtu, uint8_t ip_version) noexcept;
 // On a TCP segment with SYN whose MSS option exceeds `max_mss`, lowers it and fixes the TCP
 // checksum in place. `packet` is the trimmed packet `info` was parsed from. True if changed.
 bool clamp_mss(std::span<uint8_t> packet, const IpInfo& info, uint16_t max_mss) noexcept;
+// On a TCP segment with SYN whose MSS option is at least `at_least` (the tunnel's MSS: the peer
+// can take full-size tunnel packets) and below `raised`, sets it to `raised` and fixes the TCP
+// checksum in place. The adapter uses it to let libslirp send segments larger than the tunnel
+// MTU, which it then cuts back to `at_least` itself. True if changed.
+bool raise_mss(std::span<uint8_t> packet, const IpInfo& info, uint16_t at_least,
+               uint16_t raised) noexcept;
+
+// ---- cutting packets back to the tunnel MTU ----
+// Splits the IPv4 packet `info` (parsed from `packet`, no IP options) into fragments of at most
+// `mtu` bytes in slots [0, n) of `out` (RFC 791 §3.2: offsets in 8-byte units, MF on all but the
+// last, header checksum recomputed) and returns n. 0 when it may not or cannot be fragmented:
+// DF set, IP options present, `mtu` below 28, or more fragments than `out` has slots.
+std::size_t fragment_ipv4(const IpInfo& info, std::size_t mtu, net::PacketBatch& out) noexcept;
 
 // ---- refusals ----
 // Size an `out` buffer must have for any reply below.

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "common/assert.h"
+#include "net/tun_offload.h"
 
 namespace slirpvpn::slirp {
 namespace {
@@ -60,6 +61,13 @@ in6_addr to_in6_addr(const net::IpAddress& address) {
   in6_addr out{};
   std::memcpy(&out, address.bytes().data(), 16);
   return out;
+}
+
+// Slots for the pieces of one 64 KiB packet cut to `mtu`: the smallest TCP payload per segment
+// is the MTU less an IPv6 header and a TCP header with 40 bytes of options.
+std::size_t cut_slots(std::size_t mtu) {
+  const std::size_t least = mtu > 100 + 8 ? mtu - 100 : 8;
+  return kMaxIpPacket / least + 1;
 }
 
 int64_t now_ns() {
@@ -149,11 +157,16 @@ SlirpSession::SlirpSession(const SessionConfig& config, net::EventLoop& loop, Pa
                                        {config.gateway, config.dns, config.gateway6, config.dns6});
         return egress;
       }()),
+      frame_buffer_(kEthernetHeaderSize + kMaxIpPacket),
+      coalescer_(std::span(frame_buffer_).subspan(kEthernetHeaderSize), config.slirp_mtu),
+      cut_batch_(cut_slots(config.mtu), config.mtu),
       refusal_tokens_(kRefusalBurst) {
   std::copy_n(config.client.bytes().begin(), 4, guest_.ipv4.begin());
   std::copy_n(config.client6.bytes().begin(), 16, guest_.ipv6.begin());
   max_mss_v4_ = max_mss_for_mtu(config.mtu, 4);
   max_mss_v6_ = max_mss_for_mtu(config.mtu, 6);
+  slirp_mss_v4_ = max_mss_for_mtu(config.slirp_mtu, 4);
+  slirp_mss_v6_ = max_mss_for_mtu(config.slirp_mtu, 6);
   switch (config.icmp_echo) {
     case IcmpEchoMode::kDetect:
       echo_via_slirp_ = ping_sockets_available();
@@ -165,8 +178,7 @@ SlirpSession::SlirpSession(const SessionConfig& config, net::EventLoop& loop, Pa
       echo_via_slirp_ = false;
       break;
   }
-  frame_buffer_.resize(kEthernetHeaderSize + kMaxIpPacket);
-  out_buffer_.resize(kMaxIpPacket + kEthernetHeaderSize);
+  out_buffer_.resize(net::kVirtioNetHeaderSize + kMaxIpPacket);
   refusal_buffer_.resize(kIcmpErrorMaxSize);
   wanted_.reserve(64);
   registered_.reserve(64);
@@ -178,6 +190,10 @@ Expected<std::unique_ptr<SlirpSession>> SlirpSession::create(const SessionConfig
                                                              PacketSink& sink) {
   if (config.mtu < kMinMtu || config.mtu > kMaxMtu) {
     return fail("slirp session", "MTU " + std::to_string(config.mtu) + " outside 68..65521");
+  }
+  if (config.slirp_mtu < config.mtu || config.slirp_mtu > kMaxMtu) {
+    return fail("slirp session", "slirp link MTU " + std::to_string(config.slirp_mtu) +
+                                     " outside " + std::to_string(config.mtu) + "..65521");
   }
   if (!config.network.is_v4() || !config.gateway.is_v4() || !config.dns.is_v4() ||
       !config.client.is_v4() || config.network_length > 32) {
@@ -204,8 +220,8 @@ Expected<std::unique_ptr<SlirpSession>> SlirpSession::create(const SessionConfig
   slirp_config.vdhcp_start = to_in_addr(config.client);
   slirp_config.vnameserver = to_in_addr(config.dns);
   slirp_config.vnameserver6 = to_in6_addr(config.dns6);
-  slirp_config.if_mtu = config.mtu;
-  slirp_config.if_mru = config.mtu;
+  slirp_config.if_mtu = config.slirp_mtu;
+  slirp_config.if_mru = config.slirp_mtu;
   slirp_config.disable_host_loopback = config.disable_host_loopback;
   slirp_config.enable_emu = false;
   slirp_config.disable_dns = false;
@@ -296,17 +312,49 @@ void SlirpSession::input_ip_packet(std::span<const uint8_t> packet) noexcept {
     return;
   }
 
+  ++counters_.packets_in;
+  if (TcpCoalescer::eligible(info)) {
+    switch (coalescer_.add(info)) {
+      case TcpCoalescer::Added::kMerged:
+        ++counters_.coalesced_in;
+        return;
+      case TcpCoalescer::Added::kMergedEnd:
+        ++counters_.coalesced_in;
+        flush_input();
+        return;
+      case TcpCoalescer::Added::kNotMerged:
+        flush_input();
+        if (coalescer_.start(info)) return;
+        break;  // a wrong checksum: slirp gets it alone, and drops it
+    }
+  } else {
+    flush_input();  // keeps the flow's order
+  }
+
   std::span<uint8_t> frame(frame_buffer_.data(), kEthernetHeaderSize + info.packet.size());
   std::memcpy(frame.data() + kEthernetHeaderSize, info.packet.data(), info.packet.size());
-  if (clamp_mss(frame.subspan(kEthernetHeaderSize), info,
-                info.version == 4 ? max_mss_v4_ : max_mss_v6_)) {
-    ++counters_.mss_clamped_in;
+  const std::span<uint8_t> inner = frame.subspan(kEthernetHeaderSize);
+  const uint16_t tunnel_mss = info.version == 4 ? max_mss_v4_ : max_mss_v6_;
+  if (clamp_mss(inner, info, tunnel_mss)) ++counters_.mss_clamped_in;
+  // A peer that takes full tunnel-size segments gets slirp's large ones, cut up on the way out.
+  if (raise_mss(inner, info, tunnel_mss, info.version == 4 ? slirp_mss_v4_ : slirp_mss_v6_)) {
+    ++counters_.mss_raised_in;
   }
   write_ethernet_header(frame, kGatewayMac, guest_.mac,
                         info.version == 4 ? kEtherTypeIpv4 : kEtherTypeIpv6);
-  ++counters_.packets_in;
   slirp_input_frame(frame);
   // slirp may have opened a socket or queued a delayed ACK: poll it after this loop pass.
+  request_service();
+}
+
+void SlirpSession::flush_input() noexcept {
+  if (!coalescer_.pending()) return;
+  SLIRPVPN_ASSERT(!in_slirp_);
+  const std::span<const uint8_t> packet = coalescer_.finish();
+  std::span<uint8_t> frame(frame_buffer_.data(), kEthernetHeaderSize + packet.size());
+  write_ethernet_header(frame, kGatewayMac, guest_.mac,
+                        (packet[0] >> 4) == 4 ? kEtherTypeIpv4 : kEtherTypeIpv6);
+  slirp_input_frame(frame);
   request_service();
 }
 
@@ -370,7 +418,7 @@ void SlirpSession::on_frame(std::span<const uint8_t> frame) noexcept {
   switch (parsed.kind) {
     case FrameKind::kIpv4:
     case FrameKind::kIpv6: {
-      std::span<uint8_t> copy(out_buffer_.data(), parsed.ip.size());
+      std::span<uint8_t> copy(out_buffer_.data() + net::kVirtioNetHeaderSize, parsed.ip.size());
       std::memcpy(copy.data(), parsed.ip.data(), parsed.ip.size());
       IpInfo info;
       if (parse_ip(copy, info) != IpDrop::kNone) {
@@ -382,6 +430,10 @@ void SlirpSession::on_frame(std::span<const uint8_t> frame) noexcept {
         ++counters_.mss_clamped_out;
       }
       ++counters_.packets_out;
+      if (packet.size() > config_.mtu) {
+        deliver_oversized(info);
+        return;
+      }
       deliver(packet);
       return;
     }
@@ -403,6 +455,39 @@ void SlirpSession::on_frame(std::span<const uint8_t> frame) noexcept {
       ++counters_.frame_drops[std::size_t(parsed.drop)];
       return;
   }
+}
+
+void SlirpSession::deliver_oversized(const IpInfo& info) noexcept {
+  std::size_t count = 0;
+  if (info.protocol == kProtocolTcp && !info.non_first_fragment && info.has_ports) {
+    // Described as the kernel would hand a TSO super-packet to a TUN reader, so one segmenter
+    // serves both: segments carry the same headers, consecutive sequence numbers and complete
+    // checksums; FIN and PSH stay on the last one.
+    const std::size_t tcp_header = std::size_t(info.packet[info.l4_offset + 12] >> 4) * 4;
+    if (info.l4_offset + tcp_header >= config_.mtu) {
+      ++counters_.oversize_dropped;
+      return;
+    }
+    uint8_t* header = out_buffer_.data();
+    std::memset(header, 0, net::kVirtioNetHeaderSize);
+    header[1] = info.version == 4 ? net::kVirtioGsoTcpV4 : net::kVirtioGsoTcpV6;
+    const uint16_t segment_payload = uint16_t(config_.mtu - info.l4_offset - tcp_header);
+    std::memcpy(header + 4, &segment_payload, sizeof segment_payload);  // host byte order
+    const auto outcome = net::split_offloaded_packet(
+        std::span<const uint8_t>(out_buffer_.data(),
+                                 net::kVirtioNetHeaderSize + info.packet.size()),
+        cut_batch_, 0);
+    count = outcome.count;
+    if (count > 0) ++counters_.segmented_out;
+  } else if (info.version == 4) {
+    count = fragment_ipv4(info, config_.mtu, cut_batch_);
+    if (count > 0) ++counters_.fragmented_out;
+  }
+  if (count == 0) {
+    ++counters_.oversize_dropped;
+    return;
+  }
+  for (std::size_t k = 0; k < count; ++k) deliver(cut_batch_.packet(k));
 }
 
 void SlirpSession::flush_replies() noexcept {
@@ -453,6 +538,7 @@ void SlirpSession::on_timer(net::TimePoint now) noexcept {
 }
 
 void SlirpSession::service(net::TimePoint now) noexcept {
+  flush_input();
   service_requested_ = false;
   const int64_t now_ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();

@@ -40,9 +40,11 @@
 #include "net/clock.h"
 #include "net/event_loop.h"
 #include "net/ip_address.h"
+#include "net/packet_batch.h"
 #include "slirp/egress_policy.h"
 #include "slirp/ethernet.h"
 #include "slirp/packet.h"
+#include "slirp/tcp_coalescer.h"
 
 struct Slirp;
 
@@ -90,8 +92,15 @@ struct SessionConfig {
   net::IpAddress client6 =
       net::IpAddress::v6({0xfe, 0xc0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x15});
 
-  // The peer's tunnel MTU: slirp's if_mtu/if_mru and the MSS clamp. 1420 as WireGuard.
+  // The peer's tunnel MTU: no packet towards the peer is larger, and TCP MSS options are clamped
+  // to it. 1420 as WireGuard.
   std::size_t mtu = 1420;
+  // The MTU of the virtual link between the adapter and libslirp (its if_mtu/if_mru), in
+  // mtu..65521. slirp's cost is per segment, so above `mtu` the adapter lets the peer's TCP
+  // flows use segments this large inside the server (raising the MSS the peer's SYN offers
+  // slirp) and cuts slirp's output back to `mtu`: TCP is segmented, other IPv4 fragmented,
+  // other IPv6 larger than `mtu` dropped and counted. Equal to `mtu`: no such cutting.
+  std::size_t slirp_mtu = 65520;
   // Without it, the gateway address reaches the server's 127.0.0.1.
   bool disable_host_loopback = true;
   std::vector<PortForward> port_forwards;
@@ -114,6 +123,11 @@ struct SessionCounters {
   uint64_t refusals_rate_limited = 0;  // refused silently: over the reply rate
   uint64_t mss_clamped_in = 0;
   uint64_t mss_clamped_out = 0;
+  uint64_t coalesced_in = 0;      // TCP segments merged into the one before them
+  uint64_t mss_raised_in = 0;     // peer's SYN MSS raised to slirp's link MSS
+  uint64_t segmented_out = 0;     // slirp TCP segments larger than the tunnel MTU, cut up
+  uint64_t fragmented_out = 0;    // slirp IPv4 packets larger than the tunnel MTU, fragmented
+  uint64_t oversize_dropped = 0;  // larger than the tunnel MTU and not cuttable (IPv6, DF)
   uint64_t out_malformed = 0;     // slirp emitted an IP packet we could not parse
   uint64_t neighbor_replies = 0;  // ARP replies + NAs fed back to slirp
   uint64_t reply_queue_full = 0;
@@ -136,7 +150,12 @@ class SlirpSession final : private net::IoHandler, private net::TimerHandler {
 
   // One decrypted packet from the peer (any length; trailing padding beyond the IP length is
   // ignored). Checked, filtered and handed to slirp, or dropped/refused and counted.
+  // Consecutive TCP segments of one flow are held back and merged (TcpCoalescer): call
+  // flush_input() once the batch of packets at hand is through.
   void input_ip_packet(std::span<const uint8_t> packet) noexcept;
+  // Hands slirp the merged segment input_ip_packet may be holding. Cheap when there is none.
+  void flush_input() noexcept;
+  bool input_pending() const noexcept { return coalescer_.pending(); }
 
   const SessionCounters& counters() const noexcept { return counters_; }
   // fds currently registered in the loop for this instance (tests, `show`).
@@ -173,6 +192,9 @@ class SlirpSession final : private net::IoHandler, private net::TimerHandler {
   void refuse(const IpInfo& info) noexcept;
   bool take_refusal_token() noexcept;
   void deliver(std::span<const uint8_t> packet) noexcept;
+  // A packet from slirp larger than the tunnel MTU; `packet` starts kVirtioNetHeaderSize bytes
+  // into out_buffer_ (the room for the segmentation header).
+  void deliver_oversized(const IpInfo& info) noexcept;
   bool is_virtual_service(const net::IpAddress& address) const noexcept;
 
   // libslirp callbacks (opaque = this).
@@ -190,11 +212,16 @@ class SlirpSession final : private net::IoHandler, private net::TimerHandler {
   bool echo_via_slirp_ = false;
   uint16_t max_mss_v4_ = 0;
   uint16_t max_mss_v6_ = 0;
+  uint16_t slirp_mss_v4_ = 0;
+  uint16_t slirp_mss_v6_ = 0;
   Slirp* slirp_ = nullptr;
   bool in_slirp_ = false;
 
-  std::vector<uint8_t> frame_buffer_;    // Ethernet header + one packet into slirp
-  std::vector<uint8_t> out_buffer_;      // one packet out of slirp (MSS clamp needs a copy)
+  std::vector<uint8_t> frame_buffer_;  // Ethernet header + one packet into slirp
+  TcpCoalescer coalescer_;             // builds merged segments in frame_buffer_
+  // One packet out of slirp (MSS clamp needs a copy), after room for a virtio_net_hdr.
+  std::vector<uint8_t> out_buffer_;
+  net::PacketBatch cut_batch_;           // segments/fragments of one oversized packet from slirp
   std::vector<uint8_t> refusal_buffer_;  // RST / ICMP error
   std::array<std::array<uint8_t, kReplyFrameSize>, kReplyQueueSize> replies_{};
   std::array<uint8_t, kReplyQueueSize> reply_sizes_{};

@@ -66,7 +66,9 @@ srv_key() {
 
 srv_write_conf() {
   {
-    printf '[Interface]\nPrivateKeyFile = server.key\nListenPort = %s\n\n' "$SRV_PORT"
+    # SRV_INTERFACE_EXTRA: more [Interface] lines (benchmarks compare settings with it).
+    printf '[Interface]\nPrivateKeyFile = server.key\nListenPort = %s\n%s\n' "$SRV_PORT" \
+      "${SRV_INTERFACE_EXTRA:-}"
     printf '%s\n' "$1"
   } >"$SRV_DIR/server.conf"
   chmod 600 "$SRV_DIR/server.conf"

@@ -185,6 +185,66 @@ TEST(MssClamp, IgnoresNonSynAndMalformedOptions) {
   EXPECT_FALSE(clamp_mss(packet, info, 536));
 }
 
+TEST(MssRaise, RaisesOnlyFullSizeOffersAndKeepsChecksumValid) {
+  auto packet = ipv4("10.0.2.15", "93.184.216.34", kProtocolTcp, hex(kSyn4Clamped1380));
+  IpInfo info;
+  ASSERT_EQ(parse_ip(packet, info), IpDrop::kNone);
+  EXPECT_TRUE(raise_mss(packet, info, 1380, 65480));
+  ASSERT_EQ(parse_ip(packet, info), IpDrop::kNone);
+  EXPECT_EQ(load_be16(&packet[20 + 22]), 65480);
+  EXPECT_EQ(transport_checksum(info.source, info.destination, kProtocolTcp,
+                               std::span(packet).subspan(20)),
+            0);
+  // A peer that asked for less than a tunnel-size segment keeps its offer: it may not take more.
+  packet = ipv4("10.0.2.15", "93.184.216.34", kProtocolTcp, hex(kSyn4Clamped1380));
+  ASSERT_EQ(parse_ip(packet, info), IpDrop::kNone);
+  EXPECT_FALSE(raise_mss(packet, info, 1400, 65480));
+  // Odd offset (IPv6).
+  packet = ipv6("fec0::15", "2001:db8::1", kProtocolTcp, hex(kSyn6OddClamped1360));
+  ASSERT_EQ(parse_ip(packet, info), IpDrop::kNone);
+  EXPECT_TRUE(raise_mss(packet, info, 1360, 65460));
+  ASSERT_EQ(parse_ip(packet, info), IpDrop::kNone);
+  EXPECT_EQ(transport_checksum(info.source, info.destination, kProtocolTcp,
+                               std::span(packet).subspan(40)),
+            0);
+}
+
+TEST(Fragment, SplitsUdpIntoValidFragmentsThatReassemble) {
+  std::vector<uint8_t> udp(8 + 3000);
+  for (std::size_t i = 0; i < udp.size(); ++i) udp[i] = uint8_t(i * 7);
+  auto packet = ipv4("93.184.216.34", "10.0.2.15", kProtocolUdp, udp);
+  store_be16(&packet[4], 0x1234);
+  store_be16(&packet[10], 0);
+  store_be16(&packet[10], checksum_finish(checksum_partial(std::span(packet).first(20))));
+  IpInfo info;
+  ASSERT_EQ(parse_ip(packet, info), IpDrop::kNone);
+  net::PacketBatch out(8, 1420);
+  const std::size_t count = fragment_ipv4(info, 1420, out);
+  ASSERT_EQ(count, 3u);
+  std::vector<uint8_t> reassembled(udp.size());
+  std::size_t covered = 0;
+  for (std::size_t k = 0; k < count; ++k) {
+    auto fragment = out.packet(k);
+    IpInfo part;
+    ASSERT_EQ(parse_ip(fragment, part), IpDrop::kNone) << k;  // header checksum valid
+    EXPECT_LE(fragment.size(), 1420u);
+    EXPECT_EQ(load_be16(&fragment[4]), 0x1234);
+    const uint16_t word = load_be16(&fragment[6]);
+    EXPECT_EQ((word & 0x2000) != 0, k + 1 < count);
+    const std::size_t offset = std::size_t(word & 0x1fff) * 8;
+    std::copy(fragment.begin() + 20, fragment.end(), reassembled.begin() + offset);
+    covered += fragment.size() - 20;
+  }
+  EXPECT_EQ(covered, udp.size());
+  EXPECT_EQ(reassembled, udp);
+  // Don't Fragment: refused.
+  store_be16(&packet[6], 0x4000);
+  store_be16(&packet[10], 0);
+  store_be16(&packet[10], checksum_finish(checksum_partial(std::span(packet).first(20))));
+  ASSERT_EQ(parse_ip(packet, info), IpDrop::kNone);
+  EXPECT_EQ(fragment_ipv4(info, 1420, out), 0u);
+}
+
 TEST(Refusal, RstForSynMatchesKnownPacket) {
   auto packet = ipv4("10.0.2.15", "93.184.216.34", kProtocolTcp, hex(kSyn4));
   IpInfo info;

@@ -383,5 +383,108 @@ TEST_F(Fixture, IdleInstancesAreNotPolled) {
   EXPECT_EQ(idle->counters().polls, idle_polls);
 }
 
+// A TCP flow through slirp with its large inner link: the client's segments are merged on the
+// way in, slirp's large segments are cut back to the tunnel MTU on the way out, and both byte
+// streams arrive exact. The test plays the client's TCP by hand (it ACKs everything in order).
+TEST_F(Fixture, TcpStreamsCrossTheLargeInnerLinkExactly) {
+  auto session = make(/*host_loopback=*/true);
+  ASSERT_NE(session, nullptr);
+  int listener = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof(address);
+  ASSERT_EQ(bind(listener, reinterpret_cast<sockaddr*>(&address), length), 0);
+  ASSERT_EQ(listen(listener, 4), 0);
+  ASSERT_EQ(getsockname(listener, reinterpret_cast<sockaddr*>(&address), &length), 0);
+  const uint16_t port = ntohs(address.sin_port);
+  const net::IpAddress client = a("10.0.2.15");
+  const net::IpAddress gateway = a("10.0.2.2");
+  const uint16_t tunnel_mss = max_mss_for_mtu(1420, 4);
+
+  session->input_ip_packet(
+      ip_packet(client, gateway, kProtocolTcp, tcp_syn(40002, port, tunnel_mss)));
+  EXPECT_EQ(session->counters().mss_raised_in, 1u);
+  IpInfo syn_ack;
+  ASSERT_TRUE(run_until([&] {
+    return find_packet([](const IpInfo& i) { return (i.tcp_flags & kTcpSyn) != 0; }, syn_ack);
+  }));
+  uint32_t send_next = 12346;
+  uint32_t receive_next = syn_ack.tcp_seq + 1;
+  const auto segment = [&](std::span<const uint8_t> payload, uint8_t flags) {
+    std::vector<uint8_t> l4(20 + payload.size(), 0);
+    store_be16(&l4[0], 40002);
+    store_be16(&l4[2], port);
+    store_be32(&l4[4], send_next);
+    store_be32(&l4[8], receive_next);
+    l4[12] = 5 << 4;
+    l4[13] = flags;
+    store_be16(&l4[14], 65535);
+    std::copy(payload.begin(), payload.end(), l4.begin() + 20);
+    send_next += uint32_t(payload.size());
+    return ip_packet(client, gateway, kProtocolTcp, std::move(l4));
+  };
+  session->input_ip_packet(segment({}, kTcpAck));
+  int accepted = -1;
+  ASSERT_TRUE(run_until([&] { return (accepted = accept(listener, nullptr, nullptr)) >= 0; }));
+  sink.packets.clear();
+
+  // Upload: 40 full segments in one batch, as the server hands them over, then the flush.
+  std::vector<uint8_t> upload(40 * tunnel_mss);
+  for (std::size_t i = 0; i < upload.size(); ++i) upload[i] = uint8_t(i * 13 + i / 251);
+  for (std::size_t k = 0; k < 40; ++k) {
+    session->input_ip_packet(
+        segment(std::span(upload).subspan(k * tunnel_mss, tunnel_mss), kTcpAck));
+  }
+  EXPECT_TRUE(session->input_pending());
+  session->flush_input();
+  EXPECT_GE(session->counters().coalesced_in, 30u);
+  std::vector<uint8_t> received;
+  ASSERT_TRUE(run_until([&] {
+    uint8_t buffer[65536];
+    ssize_t n = recv(accepted, buffer, sizeof buffer, MSG_DONTWAIT);
+    if (n > 0) received.insert(received.end(), buffer, buffer + n);
+    return received.size() >= upload.size();
+  }));
+  EXPECT_EQ(received, upload);
+
+  // Download: 300 KB written at once; slirp sends large segments, the client sees MTU-size ones.
+  std::vector<uint8_t> download(300000);
+  for (std::size_t i = 0; i < download.size(); ++i) download[i] = uint8_t(i * 7 + i / 509);
+  std::size_t written = 0;
+  std::vector<uint8_t> arrived;
+  std::size_t seen = 0;
+  ASSERT_TRUE(run_until([&] {
+    if (written < download.size()) {
+      ssize_t n = send(accepted, download.data() + written, download.size() - written,
+                       MSG_DONTWAIT | MSG_NOSIGNAL);
+      if (n > 0) written += std::size_t(n);
+    }
+    bool advanced = false;
+    for (; seen < sink.packets.size(); ++seen) {
+      const auto& packet = sink.packets[seen];
+      EXPECT_LE(packet.size(), 1420u);
+      IpInfo info;
+      if (parse_ip(packet, info) != IpDrop::kNone || info.protocol != kProtocolTcp) continue;
+      EXPECT_EQ(transport_checksum(info.source, info.destination, kProtocolTcp,
+                                   info.packet.subspan(info.l4_offset)),
+                0);
+      const std::size_t header = std::size_t(packet[info.l4_offset + 12] >> 4) * 4;
+      const auto payload = info.packet.subspan(info.l4_offset + header);
+      if (payload.empty() || info.tcp_seq != receive_next) continue;  // in order only
+      arrived.insert(arrived.end(), payload.begin(), payload.end());
+      receive_next += uint32_t(payload.size());
+      advanced = true;
+    }
+    if (advanced) session->input_ip_packet(segment({}, kTcpAck));
+    return arrived.size() >= download.size();
+  }));
+  EXPECT_EQ(arrived, download);
+  EXPECT_GT(session->counters().segmented_out, 0u);
+  EXPECT_EQ(session->counters().oversize_dropped, 0u);
+  close(accepted);
+  close(listener);
+}
+
 }  // namespace
 }  // namespace slirpvpn::slirp

@@ -1,0 +1,71 @@
+// SPDX-License-Identifier: MIT
+// Merges consecutive in-order TCP segments of one flow into one larger segment (receive-side
+// coalescing, as Linux GRO does) before they enter libslirp, whose cost is per segment.
+//
+// A merged segment is what the peer's TCP would have sent with a larger MSS: the same headers,
+// the first segment's sequence number, the payloads back to back, PSH if the last one had it,
+// and freshly computed length and checksums. Segments merge only when nothing but the payload
+// and the sequence number differ (Linux's tcp_gro_receive rules): same addresses and ports,
+// acknowledgement number, window, options, IPv4 TOS/TTL/flags or IPv6 class/flow/hop limit;
+// plain ACK segments with data (the last may add PSH); no IP options, IPv6 extension headers
+// or fragments; and a correct TCP checksum on each, so a corrupt segment is never hidden
+// inside a merged one with a valid checksum. Anything else is handed on unchanged.
+//
+// Use: for each packet, add(); when it answers kNotMerged, finish() what is pending (if any),
+// hand that on, then hand on the packet itself, or start() a new run with it. finish() also
+// at the end of every receive batch: nothing waits across batches.
+//
+// No allocation; the buffer is the caller's. One thread.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+#include "slirp/packet.h"
+
+namespace slirpvpn::slirp {
+
+class TcpCoalescer {
+ public:
+  // Merged packets are built in `buffer` and never exceed min(buffer.size(), max_packet) bytes.
+  TcpCoalescer(std::span<uint8_t> buffer, std::size_t max_packet) noexcept;
+
+  enum class Added : uint8_t {
+    kMerged,     // appended to the pending segment
+    kMergedEnd,  // appended, and it carried PSH: finish() now
+    kNotMerged,  // not a continuation (or nothing pending): the caller decides
+  };
+
+  bool pending() const noexcept { return packet_length_ != 0; }
+  // How many segments the pending one holds.
+  std::size_t pending_segments() const noexcept { return segments_; }
+
+  // True when `info` (a parsed, trimmed inner packet) may begin or join a merged segment.
+  static bool eligible(const IpInfo& info) noexcept;
+
+  // Appends `info` to the pending segment if it continues it.
+  Added add(const IpInfo& info) noexcept;
+  // Begins a new pending segment with `info`; eligible(info) and !pending() (asserted).
+  // False if its checksum is wrong: nothing is pending then, hand it on alone.
+  bool start(const IpInfo& info) noexcept;
+  // Completes the pending segment (lengths and checksums; untouched if it is a single segment)
+  // and returns it; nothing is pending afterwards. The span lives until the next start().
+  std::span<const uint8_t> finish() noexcept;
+
+ private:
+  // The payload's ones'-complement sum, or nothing when the segment's checksum is wrong.
+  bool payload_sum_if_valid(const IpInfo& info, uint32_t& payload_sum) const noexcept;
+
+  std::span<uint8_t> buffer_;
+  std::size_t max_packet_;
+  std::size_t packet_length_ = 0;  // bytes of the pending packet in buffer_
+  std::size_t l4_offset_ = 0;
+  std::size_t tcp_header_ = 0;
+  uint32_t next_sequence_ = 0;
+  uint32_t payload_sum_ = 0;  // folded to 16 bits, as if the payload started at an even offset
+  std::size_t payload_length_ = 0;
+  std::size_t segments_ = 0;
+};
+
+}  // namespace slirpvpn::slirp
