@@ -7,6 +7,7 @@
 #include <algorithm>
 
 #include "net/peer_address.h"
+#include "net/tun_offload.h"
 
 namespace slirpvpn::client {
 
@@ -37,6 +38,13 @@ namespace {
 size_t datagram_capacity(uint32_t mtu) {
   return size_t(mtu) + wireguard::kTransportHeaderSize + wireguard::kPaddingMultiple + 16;
 }
+
+constexpr size_t kMaxIpPacket = 65535;
+// Super-packets per read batch: each is up to 64 KiB, so a few are plenty.
+constexpr size_t kOffloadReads = 8;
+// The least TCP payload the kernel puts in one segment of a super-packet we can be handed: the
+// TUN's MTU is at least 1280, less IPv6 and TCP headers with options.
+constexpr size_t kMinSegmentPayload = 1280 - 40 - 60;
 }  // namespace
 
 Tunnel::Tunnel(net::EventLoop& loop, net::TunDevice& tun, net::UdpSocket socket,
@@ -46,8 +54,13 @@ Tunnel::Tunnel(net::EventLoop& loop, net::TunDevice& tun, net::UdpSocket socket,
       socket_(std::move(socket)),
       device_(config.private_key, random_, *this, [] { return std::chrono::system_clock::now(); }),
       allowed_ips_(config.allowed_ips),
-      tun_in_(kBatch, config.mtu),
-      udp_out_(kBatch, datagram_capacity(config.mtu)),
+      // With offloads one read may be a 64 KiB super-packet: fewer, larger slots.
+      tun_in_(tun.offload() ? kOffloadReads : kBatch,
+              tun.offload() ? net::kVirtioNetHeaderSize + kMaxIpPacket : config.mtu),
+      split_(tun.offload() ? kMaxIpPacket / kMinSegmentPayload + 1 : 1, config.mtu),
+      // With UDP GSO a slot carries a run of equal-size datagrams to the peer.
+      udp_out_(kBatch,
+               socket_.gso_enabled() ? net::kMaxDatagramSize : datagram_capacity(config.mtu)),
       // GRO hands up coalesced buffers of up to 64 KiB: the slots must hold that much.
       udp_in_(kBatch, net::kMaxDatagramSize),
       control_out_(1, wireguard::Device::kMaxDatagram > net::kMaxDatagramSize
@@ -114,39 +127,67 @@ void Tunnel::rearm_timer() noexcept {
 void Tunnel::on_tun_readable() noexcept {
   // A few rounds per wake-up, so a busy TUN cannot starve the socket.
   for (int round = 0; round < 4; ++round) {
-    const auto read = tun_.read_batch(tun_in_, kBatch);
+    const auto read = tun_.read_batch(tun_in_, tun_in_.slots());
     if (!read || *read == 0) break;
     counters_.tun_packets_read += *read;
     const auto now = net::Clock::now();
-    const bool has_endpoint = !peer_->endpoint().empty();
-    size_t out = 0;
+    out_count_ = 0;
     for (size_t i = 0; i < *read; ++i) {
-      const auto packet = tun_in_.packet(i);
-      const auto addresses = inner_addresses(packet);
-      if (!addresses) {
+      if (!tun_.offload()) {
+        queue_for_peer(tun_in_.packet(i), now);
+        continue;
+      }
+      const auto split = net::split_offloaded_packet(tun_in_.packet(i), split_, 0);
+      if (split.drop != net::OffloadDrop::kNone) {
         drop(TunnelDrop::kMalformedTunPacket);
         continue;
       }
-      if (!allowed_ips_.contains(addresses->destination)) {
-        drop(TunnelDrop::kDestinationNotAllowed);
-        continue;
-      }
-      if (!has_endpoint) {
-        drop(TunnelDrop::kNoEndpoint);
-        continue;
-      }
-      auto& slot = udp_out_[out];
-      slot.reset();
-      const auto result = device_.encapsulate(*peer_, packet, slot.buffer(), now);
-      if (result.length == 0) continue;  // staged for the handshake, or counted by the device
-      slot.length = uint32_t(result.length);
-      slot.peer = net::to_endpoint(peer_->endpoint());
-      ++out;
+      for (size_t k = 0; k < split.count; ++k) queue_for_peer(split_.packet(k), now);
     }
-    send_batch(out);
-    if (*read < kBatch) break;
+    send_batch(out_count_);
+    out_count_ = 0;
+    if (*read < tun_in_.slots()) break;
   }
   rearm_timer();
+}
+
+void Tunnel::queue_for_peer(std::span<const uint8_t> packet, net::TimePoint now) noexcept {
+  const auto addresses = inner_addresses(packet);
+  if (!addresses) {
+    drop(TunnelDrop::kMalformedTunPacket);
+    return;
+  }
+  if (!allowed_ips_.contains(addresses->destination)) {
+    drop(TunnelDrop::kDestinationNotAllowed);
+    return;
+  }
+  if (peer_->endpoint().empty()) {
+    drop(TunnelDrop::kNoEndpoint);
+    return;
+  }
+  const net::Endpoint to = net::to_endpoint(peer_->endpoint());
+  const size_t datagram = wireguard::transport_datagram_size(packet.size());
+  net::Datagram* slot = nullptr;
+  if (out_count_ > 0 && socket_.gso_enabled() &&
+      net::can_join_gso(udp_out_[out_count_ - 1], to, datagram)) {
+    slot = &udp_out_[out_count_ - 1];
+  }
+  const bool appending = slot != nullptr;
+  if (!appending) {
+    if (out_count_ == udp_out_.slots()) {
+      send_batch(out_count_);
+      out_count_ = 0;
+    }
+    slot = &udp_out_[out_count_];
+    slot->reset();
+    slot->peer = to;
+  }
+  const auto result =
+      device_.encapsulate(*peer_, packet, slot->buffer().subspan(slot->length), now);
+  if (result.length == 0) return;  // staged for the handshake, or counted by the device
+  if (appending && slot->segment_size == 0) slot->segment_size = uint16_t(slot->length);
+  slot->length += uint32_t(result.length);
+  if (!appending) ++out_count_;
 }
 
 void Tunnel::send_batch(size_t count) noexcept {

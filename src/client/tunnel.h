@@ -112,6 +112,9 @@ class Tunnel final : public wireguard::DeviceOutput,
  private:
   void on_tun_readable() noexcept;
   void on_udp_readable() noexcept;
+  // Encrypts one packet read from the TUN into udp_out_ (joining the previous slot as a GSO
+  // segment when it can), sending the batch first when it is full.
+  void queue_for_peer(std::span<const uint8_t> packet, net::TimePoint now) noexcept;
   void send_batch(size_t count) noexcept;
   void rearm_timer() noexcept;
   void drop(TunnelDrop reason) noexcept { ++counters_.drops[size_t(reason)]; }
@@ -123,8 +126,10 @@ class Tunnel final : public wireguard::DeviceOutput,
   wireguard::Device device_;
   wireguard::Peer* peer_ = nullptr;
   AllowedIps allowed_ips_;
-  net::PacketBatch tun_in_;
+  net::PacketBatch tun_in_;  // raw reads: plain packets, or virtio header + super-packet
+  net::PacketBatch split_;   // one super-packet cut into MTU-size packets (offload only)
   net::DatagramBatch udp_out_;
+  size_t out_count_ = 0;  // slots of udp_out_ filled
   net::DatagramBatch udp_in_;
   net::DatagramBatch control_out_;  // handshakes, keepalives, staged packets
   net::TimerId timer_ = net::kNoTimer;

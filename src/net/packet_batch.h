@@ -76,6 +76,16 @@ struct Datagram {
   uint16_t segments_sent_ = 0;
 };
 
+// True when a datagram of `length` bytes to `to` may join `slot` (holding at least one) as one
+// more GSO segment: same peer, not larger than the slot's segments, the slot's last segment
+// full size, fewer than kMaxGsoSegments, and room left. Afterwards: set segment_size to the
+// old length if it was 0, then add `length` to `length`.
+inline bool can_join_gso(const Datagram& slot, const Endpoint& to, size_t length) noexcept {
+  const size_t segment = slot.segment_size != 0 ? slot.segment_size : slot.length;
+  return segment != 0 && slot.peer == to && length <= segment && slot.length % segment == 0 &&
+         slot.length / segment < kMaxGsoSegments && slot.length + length <= slot.capacity;
+}
+
 // A fixed number of Datagram slots of a fixed capacity each, with the sockaddr, iovec, mmsghdr
 // and control-message space that recvmmsg/sendmmsg need, all allocated by the constructor and
 // never again. Move-only.

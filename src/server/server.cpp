@@ -108,6 +108,7 @@ Server::Server(config::ServerConfig config, net::EventLoop loop, net::UdpSocket 
       port_(socket_.local_port()),
       receive_batch_(kBatchSlots, net::kMaxDatagramSize),
       send_batch_(kBatchSlots, [&] {
+        if (socket_.gso_enabled()) return net::kMaxDatagramSize;
         uint32_t mtu = config_.interface.mtu;
         for (const auto& peer : config_.peers) mtu = std::max(mtu, peer.mtu.value_or(0));
         return std::max<size_t>(2048,
@@ -317,13 +318,30 @@ bool Server::ensure_session(PeerState& state) noexcept {
 
 void Server::send_from_slirp(PeerState& state, std::span<const uint8_t> packet) noexcept {
   if (state.peer.endpoint().empty()) return;
-  net::Datagram& slot = next_send_slot();
-  const auto result = device_->encapsulate(state.peer, packet, slot.buffer(), net::Clock::now());
+  const net::Endpoint to = net::to_endpoint(state.peer.endpoint());
+  const size_t datagram = wireguard::transport_datagram_size(packet.size());
+  // slirp's large segments leave as runs of equal-size datagrams to one peer: one GSO send
+  // each, and on the client's side (UDP GRO) often one receive.
+  net::Datagram* slot = gso_tail(to, datagram);
+  const bool appending = slot != nullptr;
+  if (!appending) {
+    slot = &next_send_slot();
+    slot->peer = to;
+  }
+  const auto result = device_->encapsulate(state.peer, packet, slot->buffer().subspan(slot->length),
+                                           net::Clock::now());
   if (result.length == 0) return;  // staged until a handshake completes
-  slot.length = uint32_t(result.length);
-  slot.peer = net::to_endpoint(state.peer.endpoint());
-  ++send_count_;
+  SLIRPVPN_ASSERT(result.length == datagram);
+  if (appending && slot->segment_size == 0) slot->segment_size = uint16_t(slot->length);
+  slot->length += uint32_t(result.length);
+  if (!appending) ++send_count_;
   schedule_flush();
+}
+
+net::Datagram* Server::gso_tail(const net::Endpoint& to, size_t datagram) noexcept {
+  if (send_count_ == 0 || !socket_.gso_enabled()) return nullptr;
+  net::Datagram& last = send_batch_[send_count_ - 1];
+  return net::can_join_gso(last, to, datagram) ? &last : nullptr;
 }
 
 void Server::send_datagram(const wireguard::PeerAddress& to,

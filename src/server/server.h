@@ -119,6 +119,9 @@ class Server final : wireguard::DeviceOutput,
   bool ensure_session(PeerState& state) noexcept;
   // Hands slirp the TCP segments its sessions merged during this receive batch.
   void flush_session_input() noexcept;
+  // The last send slot when a datagram of `datagram` bytes to `to` can join it as one more GSO
+  // segment (same peer, not larger than the slot's segments, the slot's last one full size).
+  net::Datagram* gso_tail(const net::Endpoint& to, size_t datagram) noexcept;
   static PeerState& state_of(wireguard::Peer& peer) noexcept {
     return *static_cast<PeerState*>(peer.context);
   }

@@ -46,5 +46,11 @@ inline constexpr size_t kTransportHeaderSize = 16;
 inline constexpr size_t kTransportMinSize = kTransportHeaderSize + 16;  // a keepalive
 // Plaintext is padded to a multiple of this (§5.4.6).
 inline constexpr size_t kPaddingMultiple = 16;
+// The transport datagram that carries an inner packet of `packet_size` bytes (no MTU cap on the
+// padding: the packet is as large as the tunnel allows or smaller).
+inline constexpr size_t transport_datagram_size(size_t packet_size) {
+  return kTransportMinSize +
+         (packet_size + kPaddingMultiple - 1) / kPaddingMultiple * kPaddingMultiple;
+}
 
 }  // namespace slirpvpn::wireguard
