@@ -45,6 +45,7 @@ SYSTEMS="slirpvpn wireguard-go openvpn slirp4netns-1500"
 BUILD=""
 SECONDS_OVERRIDE=""
 REPORT="$ROOT/bench/results/lan.md"
+COMMAND="sudo bash bench/lan.sh${*:+ $*}"
 usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; }
 while (($#)); do
   case "$1" in
@@ -146,6 +147,7 @@ bench_one() {
     return 0
   fi
   bench_status "$sys" ok
+  bench_row "$sys" load_start "$(cut -d' ' -f1 /proc/loadavg)"
   bench_log "=== $sys: measuring from $BENCH_NS (processes: ${BENCH_PROCS:-none})"
   sleep 1
   bench_ping "$sys" "$PINGS" "$PING_INTERVAL"
@@ -180,7 +182,7 @@ note=${BENCH_NOTE:-}
 systems=$SYSTEMS
 baseline=$baseline
 build=$build_id
-command=sudo bash bench/lan.sh$( ((QUICK)) && echo " --quick")
+command=$COMMAND
 method=iperf3 $(iperf3 --version | head -n 1 | awk '{print $2}') towards 203.0.113.2 in netns inet: TCP 1 flow and 4 flows (-P 4), up (client netns -> inet) and down (-R), $RUNS run(s) x $SECS s each, median, throughput as counted by the receiver; UDP -b 0 -l 64 and -l 1392 (the largest payload unfragmented at MTU 1420) for $SECS s each way, packets/s received by the receiver and loss; TCP congestion control $BENCH_CC in vc, vs, inet and sl; ping $PINGS x $PING_INTERVAL s (median, p99 nearest rank) with no other load; CPU: utime+stime (/proc/PID/stat, all threads) of the system's processes summed over all TCP runs, divided by the bytes the receivers counted in them; memory: /proc/PID/status of the same processes after the last run. Total time $(( ($(date +%s%N) - START_NS) / 1000000000 )) s.
 notes_file=$BENCH_OUT/notes.md
 EOF

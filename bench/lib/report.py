@@ -111,8 +111,11 @@ def figures(rows):
     raw = collections.defaultdict(lambda: collections.defaultdict(list))
     notes = collections.defaultdict(list)
     for sys_, key, value in rows:
-        if key in ("status", "error"):
-            notes[sys_].append(f"{key}: {value}")
+        if key == "status":
+            notes[sys_].append(value)
+            continue
+        if key == "error":
+            notes[sys_].append(f"error: {value}")
             continue
         v = num(value)
         if v is not None:
@@ -123,7 +126,8 @@ def figures(rows):
         for key, vals in keys.items():
             if key.startswith(("tcp1_", "tcp4_", "udp")):
                 f[key] = statistics.median(vals)
-            elif key in ("rtt_med", "rtt_p99", "ping_lost") or key.startswith(("rss_", "hwm_")):
+            elif key in ("rtt_med", "rtt_p99", "ping_lost", "load_start") or key.startswith(
+                    ("rss_", "hwm_")):
                 f[key] = vals[-1]
         gb = sum(keys.get("tcp_bytes", [])) / 1e9
         if gb > 0:
@@ -225,9 +229,12 @@ def main():
         md.append("")
     md.append("## Details")
     md.append("")
+    md.append("Per-run throughput in Mbit/s, in the order run; load: the 1-minute load average when "
+              "the system's measurements began (2 cores).")
+    md.append("")
     md.append("| system | TCP 1 flow up runs | down runs | TCP 4 flows up runs | down runs | "
-              "ping lost | status |")
-    md.append("|---|---|---|---|---|---|---|")
+              "ping lost | load | status |")
+    md.append("|---|---|---|---|---|---|---|---|")
     for s in systems:
         r = raw.get(s, {})
 
@@ -235,8 +242,10 @@ def main():
             return ", ".join(fmt_mbit(v) for v in r.get(key, [])) or "-"
 
         lost = figs.get(s, {}).get("ping_lost")
+        load = figs.get(s, {}).get("load_start")
         md.append(f"| {s} | {runs('tcp1_up')} | {runs('tcp1_down')} | {runs('tcp4_up')} | "
                   f"{runs('tcp4_down')} | {'-' if lost is None else '%d' % lost} | "
+                  f"{'-' if load is None else '%.2f' % load} | "
                   f"{'; '.join(notes.get(s, [])) or '-'} |")
     md.append("")
     md.append("## Systems")
