@@ -24,6 +24,7 @@ constexpr KeyRule kInterfaceKeys[] = {
     {"DenyDestinations", true},
     {"LogLevel"},
     {"AllowDestinations", true},
+    {"SessionIdleTimeout"},
 };
 
 constexpr KeyRule kPeerKeys[] = {
@@ -151,6 +152,9 @@ ConfigExpected<void> parse_interface(const IniSection& section, std::string_view
   auto level = parse_single(section, "LogLevel", file, parse_log_level);
   if (!level) return tl::unexpected(level.error());
   if (*level) out.log_level = **level;
+  auto idle = parse_single(section, "SessionIdleTimeout", file, parse_idle_timeout);
+  if (!idle) return tl::unexpected(idle.error());
+  if (*idle) out.session_idle_timeout = **idle;
 
   for (auto [key, rules] : {std::pair{"DenyDestinations", &out.deny_destinations},
                             std::pair{"AllowDestinations", &out.allow_destinations}}) {
