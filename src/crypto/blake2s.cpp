@@ -39,7 +39,7 @@ EVP_MAC* hmac_algorithm() {
   return mac;
 }
 
-// This thread's contexts: a digest context and an HMAC context with BLAKE2S-256 already set.
+// This thread's contexts: a digest, an HMAC with BLAKE2S-256 already set, a keyed BLAKE2s.
 struct ThreadContexts {
   EVP_MD_CTX* digest = EVP_MD_CTX_new();
   EVP_MAC_CTX* hmac = [] {
@@ -52,8 +52,10 @@ struct ThreadContexts {
     SLIRPVPN_ASSERT(EVP_MAC_CTX_set_params(ctx, params) == 1);
     return ctx;
   }();
-  ThreadContexts() { SLIRPVPN_ASSERT(digest != nullptr); }
+  EVP_MAC_CTX* keyed = EVP_MAC_CTX_new(blake2s_mac_algorithm());
+  ThreadContexts() { SLIRPVPN_ASSERT(digest != nullptr && keyed != nullptr); }
   ~ThreadContexts() {
+    EVP_MAC_CTX_free(keyed);
     EVP_MAC_CTX_free(hmac);
     EVP_MD_CTX_free(digest);
   }
@@ -81,8 +83,7 @@ void blake2s_mac(std::span<uint8_t> out, std::span<const uint8_t> key,
                  std::span<const uint8_t> data) noexcept {
   SLIRPVPN_ASSERT(!out.empty() && out.size() <= kHashLen);
   SLIRPVPN_ASSERT(!key.empty() && key.size() <= kHashLen);
-  EVP_MAC_CTX* ctx = EVP_MAC_CTX_new(blake2s_mac_algorithm());
-  SLIRPVPN_ASSERT(ctx != nullptr);
+  EVP_MAC_CTX* ctx = contexts().keyed;
   size_t size = out.size();
   const OSSL_PARAM params[] = {OSSL_PARAM_construct_size_t(OSSL_MAC_PARAM_SIZE, &size),
                                OSSL_PARAM_construct_end()};
@@ -90,7 +91,6 @@ void blake2s_mac(std::span<uint8_t> out, std::span<const uint8_t> key,
   SLIRPVPN_ASSERT(EVP_MAC_update(ctx, data.data(), data.size()) == 1);
   size_t length = 0;
   SLIRPVPN_ASSERT(EVP_MAC_final(ctx, out.data(), &length, out.size()) == 1 && length == out.size());
-  EVP_MAC_CTX_free(ctx);
 }
 
 void hmac_blake2s(std::span<uint8_t, kHashLen> out, std::span<const uint8_t> key,
