@@ -25,6 +25,7 @@ constexpr KeyRule kInterfaceKeys[] = {
     {"LogLevel"},
     {"AllowDestinations", true},
     {"SlirpMTU"},
+    {"SessionIdleTimeout"},
 };
 
 constexpr KeyRule kPeerKeys[] = {
@@ -155,6 +156,9 @@ ConfigExpected<void> parse_interface(const IniSection& section, std::string_view
   auto level = parse_single(section, "LogLevel", file, parse_log_level);
   if (!level) return tl::unexpected(level.error());
   if (*level) out.log_level = **level;
+  auto idle = parse_single(section, "SessionIdleTimeout", file, parse_idle_timeout);
+  if (!idle) return tl::unexpected(idle.error());
+  if (*idle) out.session_idle_timeout = **idle;
 
   for (auto [key, rules] : {std::pair{"DenyDestinations", &out.deny_destinations},
                             std::pair{"AllowDestinations", &out.allow_destinations}}) {

@@ -17,6 +17,10 @@
 
 namespace slirpvpn::config {
 
+// Five minutes: longer than slirp keeps an idle UDP flow (240 s), so a session with traffic now
+// and then is not torn down and rebuilt between packets.
+inline constexpr std::chrono::seconds kDefaultSessionIdleTimeout{300};
+
 // [Interface]. Each peer gets its own slirp network with these addresses.
 struct ServerInterface {
   crypto::PrivateKey private_key;
@@ -39,6 +43,9 @@ struct ServerInterface {
   std::vector<DestinationRule> deny_destinations;
   std::vector<DestinationRule> allow_destinations;
   LogLevel log_level = LogLevel::kInfo;
+  // A peer's slirp network is freed after this long without traffic while it has no open flow
+  // and no port forward (memory for many idle peers); the next packet recreates it. 0: never.
+  std::chrono::seconds session_idle_timeout = kDefaultSessionIdleTimeout;
 
   std::optional<net::IpPrefix> network_v4() const;
   std::optional<net::IpPrefix> network_v6() const;

@@ -169,6 +169,15 @@ ValueResult<std::chrono::seconds> parse_keepalive(std::string_view text) {
   return std::chrono::seconds(*value);
 }
 
+ValueResult<std::chrono::seconds> parse_idle_timeout(std::string_view text) {
+  if (equals_ignore_case(text, "off") || equals_ignore_case(text, "never")) {
+    return std::chrono::seconds(0);
+  }
+  auto value = parse_unsigned(text, 0, 86400);
+  if (!value) return bad(text, "is not a number of seconds (0..86400), 'off' or 'never'");
+  return std::chrono::seconds(*value);
+}
+
 ValueResult<LogLevel> parse_log_level(std::string_view text) {
   for (auto level : {LogLevel::kError, LogLevel::kWarn, LogLevel::kInfo, LogLevel::kDebug}) {
     if (equals_ignore_case(text, log_level_name(level))) return level;

@@ -100,6 +100,8 @@ ValueResult<uint32_t> parse_mtu(std::string_view text);
 ValueResult<uint32_t> parse_slirp_mtu(std::string_view text);
 // 0..65535 seconds, or "off" (= 0 = disabled).
 ValueResult<std::chrono::seconds> parse_keepalive(std::string_view text);
+// 0..86400 seconds, or "off"/"never" (= 0 = never).
+ValueResult<std::chrono::seconds> parse_idle_timeout(std::string_view text);
 ValueResult<LogLevel> parse_log_level(std::string_view text);
 ValueResult<RouteTable> parse_table(std::string_view text);
 ValueResult<FwMark> parse_fwmark(std::string_view text);

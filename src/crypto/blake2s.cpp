@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: MIT
 // BLAKE2s through OpenSSL 3's providers: BLAKE2S-256, BLAKE2SMAC and HMAC.
 //
-// The algorithm objects are fetched once; contexts are made per call, since handshakes (not
-// transport packets) are the only users and OpenSSL contexts are not shareable across threads.
+// The algorithm objects are fetched once. The HMAC and digest contexts are kept per thread and
+// re-initialised for each call: a fresh HMAC context looks its digest up by name on every
+// init (OpenSSL 3's fetch), which made 3 µs of each 1 µs HMAC and 40 % of a handshake's cost.
+// A kept context holds state derived from the last key it was given until the next call (the
+// handshake keeps that key itself anyway); OpenSSL cleanses it when the thread ends.
 #include "crypto/blake2s.h"
 
 #include <openssl/core_names.h>
@@ -36,25 +39,51 @@ EVP_MAC* hmac_algorithm() {
   return mac;
 }
 
+// This thread's contexts: a digest, an HMAC with BLAKE2S-256 already set, a keyed BLAKE2s.
+struct ThreadContexts {
+  EVP_MD_CTX* digest = EVP_MD_CTX_new();
+  EVP_MAC_CTX* hmac = [] {
+    EVP_MAC_CTX* ctx = EVP_MAC_CTX_new(hmac_algorithm());
+    SLIRPVPN_ASSERT(ctx != nullptr);
+    char digest_name[] = "BLAKE2S-256";
+    const OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest_name, 0),
+        OSSL_PARAM_construct_end()};
+    SLIRPVPN_ASSERT(EVP_MAC_CTX_set_params(ctx, params) == 1);
+    return ctx;
+  }();
+  EVP_MAC_CTX* keyed = EVP_MAC_CTX_new(blake2s_mac_algorithm());
+  ThreadContexts() { SLIRPVPN_ASSERT(digest != nullptr && keyed != nullptr); }
+  ~ThreadContexts() {
+    EVP_MAC_CTX_free(keyed);
+    EVP_MAC_CTX_free(hmac);
+    EVP_MD_CTX_free(digest);
+  }
+  ThreadContexts(const ThreadContexts&) = delete;
+  ThreadContexts& operator=(const ThreadContexts&) = delete;
+};
+
+ThreadContexts& contexts() noexcept {
+  thread_local ThreadContexts instance;
+  return instance;
+}
+
 }  // namespace
 
 void blake2s_hash(std::span<uint8_t, kHashLen> out,
                   std::initializer_list<std::span<const uint8_t>> parts) noexcept {
-  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-  SLIRPVPN_ASSERT(ctx != nullptr);
+  EVP_MD_CTX* ctx = contexts().digest;
   SLIRPVPN_ASSERT(EVP_DigestInit_ex2(ctx, blake2s256(), nullptr) == 1);
   for (auto part : parts) SLIRPVPN_ASSERT(EVP_DigestUpdate(ctx, part.data(), part.size()) == 1);
   unsigned int length = 0;
   SLIRPVPN_ASSERT(EVP_DigestFinal_ex(ctx, out.data(), &length) == 1 && length == kHashLen);
-  EVP_MD_CTX_free(ctx);
 }
 
 void blake2s_mac(std::span<uint8_t> out, std::span<const uint8_t> key,
                  std::span<const uint8_t> data) noexcept {
   SLIRPVPN_ASSERT(!out.empty() && out.size() <= kHashLen);
   SLIRPVPN_ASSERT(!key.empty() && key.size() <= kHashLen);
-  EVP_MAC_CTX* ctx = EVP_MAC_CTX_new(blake2s_mac_algorithm());
-  SLIRPVPN_ASSERT(ctx != nullptr);
+  EVP_MAC_CTX* ctx = contexts().keyed;
   size_t size = out.size();
   const OSSL_PARAM params[] = {OSSL_PARAM_construct_size_t(OSSL_MAC_PARAM_SIZE, &size),
                                OSSL_PARAM_construct_end()};
@@ -62,23 +91,17 @@ void blake2s_mac(std::span<uint8_t> out, std::span<const uint8_t> key,
   SLIRPVPN_ASSERT(EVP_MAC_update(ctx, data.data(), data.size()) == 1);
   size_t length = 0;
   SLIRPVPN_ASSERT(EVP_MAC_final(ctx, out.data(), &length, out.size()) == 1 && length == out.size());
-  EVP_MAC_CTX_free(ctx);
 }
 
 void hmac_blake2s(std::span<uint8_t, kHashLen> out, std::span<const uint8_t> key,
                   std::initializer_list<std::span<const uint8_t>> parts) noexcept {
-  EVP_MAC_CTX* ctx = EVP_MAC_CTX_new(hmac_algorithm());
-  SLIRPVPN_ASSERT(ctx != nullptr);
-  char digest[] = "BLAKE2S-256";
-  const OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
-                               OSSL_PARAM_construct_end()};
+  EVP_MAC_CTX* ctx = contexts().hmac;
   // An empty key is legal for HMAC but OpenSSL wants a non-null pointer.
   static const uint8_t kNoKey = 0;
-  SLIRPVPN_ASSERT(EVP_MAC_init(ctx, key.empty() ? &kNoKey : key.data(), key.size(), params) == 1);
+  SLIRPVPN_ASSERT(EVP_MAC_init(ctx, key.empty() ? &kNoKey : key.data(), key.size(), nullptr) == 1);
   for (auto part : parts) SLIRPVPN_ASSERT(EVP_MAC_update(ctx, part.data(), part.size()) == 1);
   size_t length = 0;
   SLIRPVPN_ASSERT(EVP_MAC_final(ctx, out.data(), &length, out.size()) == 1 && length == kHashLen);
-  EVP_MAC_CTX_free(ctx);
 }
 
 void kdf(std::span<SymmetricKey* const> outputs, std::span<const uint8_t, kHashLen> chaining_key,

@@ -11,6 +11,10 @@
 //   zero-delay flush timer), so a burst leaves in one system call.
 //   Timers: each peer has one event-loop timer at Device::next_expiry(peer), moved whenever the
 //   device reports that the peer's timers changed.
+//   Idle sessions: a sweep timer (a quarter of SessionIdleTimeout) frees the slirp session of
+//   a peer without port forwards whose session has no flow and saw no packet for the timeout;
+//   the peer's next packet creates a new one. Many configured but quiet peers then cost their
+//   protocol state only, not a libslirp instance each.
 //   Signals: SIGINT/SIGTERM stop (stats printed), SIGUSR1 prints stats.
 //   Limits: one thread (libslirp keeps process-wide state). A full socket send buffer drops the
 //   rest of the batch (counted); TCP inside the tunnel retransmits.
@@ -50,6 +54,10 @@ struct PeerState final : slirp::PacketSink, net::TimerHandler {
   config::ServerPeer config;
   slirp::SessionConfig session_config;
   std::unique_ptr<slirp::SlirpSession> session;
+  // The session's packet count at the last idle sweep, and when it last changed (or the
+  // session was created): see Server::sweep_idle_sessions.
+  uint64_t session_activity = 0;
+  net::TimePoint session_active_at{};
   net::TimerId timer = net::kNoTimer;
   net::TimePoint armed_for = net::TimePoint::max();
   // Peers whose session holds merged TCP input, linked for the end of the receive batch.
@@ -61,6 +69,8 @@ struct ServerCounters {
   uint64_t send_would_block = 0;  // datagrams dropped because the socket buffer was full
   uint64_t send_refused = 0;
   uint64_t session_create_failed = 0;
+  uint64_t sessions_created = 0;
+  uint64_t sessions_freed_idle = 0;  // SessionIdleTimeout
 };
 
 struct ServerOptions {
@@ -122,6 +132,14 @@ class Server final : wireguard::DeviceOutput,
   // The last send slot when a datagram of `datagram` bytes to `to` can join it as one more GSO
   // segment (same peer, not larger than the slot's segments, the slot's last one full size).
   net::Datagram* gso_tail(const net::Endpoint& to, size_t datagram) noexcept;
+  // SessionIdleTimeout: arms the periodic sweep (none when the timeout is 0).
+  void arm_idle_sweep(net::TimePoint now) noexcept;
+  void sweep_idle_sessions(net::TimePoint now) noexcept;
+  struct IdleSweep final : net::TimerHandler {
+    explicit IdleSweep(Server& server) : server(server) {}
+    void on_timer(net::TimePoint now) noexcept override;
+    Server& server;
+  };
   static PeerState& state_of(wireguard::Peer& peer) noexcept {
     return *static_cast<PeerState*>(peer.context);
   }
@@ -138,6 +156,8 @@ class Server final : wireguard::DeviceOutput,
   size_t send_count_ = 0;
   PeerState* input_flush_head_ = nullptr;
   net::TimerId flush_timer_ = net::kNoTimer;
+  IdleSweep idle_sweep_{*this};
+  net::TimerId idle_sweep_timer_ = net::kNoTimer;
   ServerCounters counters_;
   std::vector<net::IpAddress> host_addresses_;
   std::unique_ptr<control::UapiSocket> uapi_;

@@ -584,6 +584,7 @@ void SlirpSession::fill_and_sync(net::TimePoint now) noexcept {
   in_slirp_ = true;
   slirp_pollfds_fill(slirp_, &timeout_ms, &SlirpCallbacks::add_poll, this);
   in_slirp_ = false;
+  slirp_timed_work_ = timeout_ms < kIdleTimeoutMs;
 
   ++round_;
   for (const PollRequest& request : wanted_) {

@@ -162,6 +162,12 @@ class SlirpSession final : private net::IoHandler, private net::TimerHandler {
   std::size_t registered_fd_count() const noexcept { return registered_.size(); }
   // The EventLoop timer this instance has armed, or kNoTimer when idle.
   net::TimerId armed_timer() const noexcept { return timer_; }
+  // Whether slirp holds any flow: a socket it polls (UDP/ICMP/TCP, forward listeners) or timed
+  // work (any TCP control block, TIME_WAIT included; IP fragments; an expiring UDP or ICMP
+  // socket). slirp_pollfds_fill lowers its timeout below the 1000 ms cap exactly when the
+  // latter exist (do_slowtimo, src/slirp.c), so both come from the last fill. False: freeing
+  // the instance loses nothing but its ARP/NDP entries, which create() seeds again.
+  bool has_flows() const noexcept { return !registered_.empty() || slirp_timed_work_; }
 
  private:
   struct SlirpTimer;
@@ -234,6 +240,7 @@ class SlirpSession final : private net::IoHandler, private net::TimerHandler {
   net::TimerId timer_ = net::kNoTimer;
   net::TimePoint timer_when_{};
   bool service_requested_ = false;
+  bool slirp_timed_work_ = false;  // the last fill's timeout was below kIdleTimeoutMs
 
   // Token bucket for refusals (RSTs to non-SYN segments, ICMP errors).
   double refusal_tokens_;

@@ -50,6 +50,7 @@ TEST(ServerConfigTest, MinimalFileHasDocumentedDefaults) {
   EXPECT_TRUE(i.deny_destinations.empty());
   EXPECT_TRUE(i.allow_destinations.empty());
   EXPECT_EQ(i.log_level, LogLevel::kInfo);
+  EXPECT_EQ(i.session_idle_timeout, std::chrono::seconds(300));
   EXPECT_TRUE(config->peers.empty());
   EXPECT_TRUE(config->warnings.empty());
 }
@@ -66,9 +67,11 @@ TEST(ServerConfigTest, EveryInterfaceKey) {
       "DenyDestinations = 169.254.169.254/32, tcp:0.0.0.0/0:25\n"
       "DenyDestinations = [2001:db8::/32]:443\n"
       "AllowDestinations = 10.9.0.0/16:1000-2000\n"
-      "LogLevel = debug\n");
+      "LogLevel = debug\n"
+      "SessionIdleTimeout = 30\n");
   ASSERT_TRUE(config) << config.error().to_string();
   const auto& i = config->interface;
+  EXPECT_EQ(i.session_idle_timeout, std::chrono::seconds(30));
   EXPECT_EQ(i.listen_port, 51000);
   EXPECT_EQ(i.address_v4->to_string(), "10.9.0.1/16");
   EXPECT_EQ(i.address_v6->to_string(), "fd00::1/64");
@@ -84,6 +87,15 @@ TEST(ServerConfigTest, EveryInterfaceKey) {
   ASSERT_EQ(i.allow_destinations.size(), 1u);
   EXPECT_EQ(i.allow_destinations[0].to_string(), "10.9.0.0/16:1000-2000");
   EXPECT_EQ(i.log_level, LogLevel::kDebug);
+}
+
+TEST(ServerConfigTest, SessionIdleTimeoutOffMeansNever) {
+  for (const char* text : {"0", "off", "Never"}) {
+    SCOPED_TRACE(text);
+    const auto config = parse(std::string("SessionIdleTimeout = ") + text + "\n");
+    ASSERT_TRUE(config) << config.error().to_string();
+    EXPECT_EQ(config->interface.session_idle_timeout, std::chrono::seconds(0));
+  }
 }
 
 TEST(ServerConfigTest, KeysAndSectionsAreCaseInsensitive) {
@@ -270,6 +282,9 @@ TEST(ServerConfigTest, InterfaceValueErrors) {
       /* 23 */ {"DenyDestinations = 10.0.0.0/8,", "DenyDestinations: empty item"},
       /* 24 */ {"LogLevel = verbose", "LogLevel: 'verbose' is not a log level"},
       /* 25 */ {"PrivateKey = x", "duplicate key 'PrivateKey'"},
+      /* 26 */
+      {"SessionIdleTimeout = 86401", "SessionIdleTimeout: '86401' is not a number of seconds"},
+      /* 27 */ {"SessionIdleTimeout = 5m", "SessionIdleTimeout: '5m'"},
   };
   for (size_t i = 0; i < std::size(rows); ++i) {
     SCOPED_TRACE("row " + std::to_string(i));

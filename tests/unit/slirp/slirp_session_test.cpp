@@ -486,5 +486,56 @@ TEST_F(Fixture, TcpStreamsCrossTheLargeInnerLinkExactly) {
   close(listener);
 }
 
+TEST_F(Fixture, HasFlowsWhileSlirpHoldsASocketOrTcpState) {
+  auto session = make(/*host_loopback=*/true);
+  ASSERT_NE(session, nullptr);
+  ASSERT_TRUE(loop.run_once(10ms).has_value());
+  EXPECT_FALSE(session->has_flows());
+
+  // slirp answers an echo to its gateway itself: no socket, nothing left behind.
+  session->input_ip_packet(
+      ip_packet(a("10.0.2.15"), a("10.0.2.2"), kProtocolIcmp, echo_request(false)));
+  IpInfo info;
+  auto is_echo_reply = [](const IpInfo& i) { return i.protocol == kProtocolIcmp; };
+  ASSERT_TRUE(run_until([&] { return find_packet(is_echo_reply, info); }));
+  ASSERT_TRUE(loop.run_once(10ms).has_value());
+  EXPECT_FALSE(session->has_flows());
+
+  // A TCP connection is a flow from the SYN until it is closed (here by the client's RST).
+  int listener = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof(address);
+  ASSERT_EQ(bind(listener, reinterpret_cast<sockaddr*>(&address), length), 0);
+  ASSERT_EQ(listen(listener, 4), 0);
+  ASSERT_EQ(getsockname(listener, reinterpret_cast<sockaddr*>(&address), &length), 0);
+  const uint16_t port = ntohs(address.sin_port);
+  session->input_ip_packet(
+      ip_packet(a("10.0.2.15"), a("10.0.2.2"), kProtocolTcp, tcp_syn(40001, port, 1460)));
+  auto is_syn_ack = [](const IpInfo& i) {
+    return i.protocol == kProtocolTcp && (i.tcp_flags & (kTcpSyn | kTcpAck)) == (kTcpSyn | kTcpAck);
+  };
+  ASSERT_TRUE(run_until([&] { return find_packet(is_syn_ack, info); }));
+  EXPECT_TRUE(session->has_flows());
+  std::vector<uint8_t> rst = tcp_syn(40001, port, 1460);
+  rst.resize(20);
+  rst[12] = 5 << 4;
+  rst[13] = kTcpRst;
+  store_be32(&rst[4], 12346);
+  session->input_ip_packet(ip_packet(a("10.0.2.15"), a("10.0.2.2"), kProtocolTcp, rst));
+  EXPECT_TRUE(run_until([&] { return !session->has_flows(); }));
+  close(listener);
+
+  // A UDP flow keeps its host socket (and so the flow) for slirp's 240 s expiry.
+  UdpSocket server;
+  session->input_ip_packet(
+      ip_packet(a("10.0.2.15"), a("10.0.2.2"), kProtocolUdp, udp(5556, server.port, "x")));
+  char buffer[8];
+  ASSERT_TRUE(run_until([&] { return recv(server.fd, buffer, sizeof(buffer), 0) == 1; }));
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(loop.run_once(10ms).has_value());
+  EXPECT_TRUE(session->has_flows());
+}
+
 }  // namespace
 }  // namespace slirpvpn::slirp
