@@ -22,6 +22,9 @@ inline constexpr size_t kMaxDatagramSize = 65535;
 // UDP GSO: the kernel refuses more than UDP_MAX_SEGMENTS segments in one send; 64 is the value
 // of every kernel since 4.18 (6.x raised it to 128, we keep to the portable bound).
 inline constexpr size_t kMaxGsoSegments = 64;
+// UDP GSO: the whole buffer goes down the stack as one UDP datagram first, so it must fit one
+// IPv4 packet (65535 - 20 - 8); larger sends fail with EMSGSIZE.
+inline constexpr size_t kMaxGsoBytes = 65507;
 
 // One slot of a DatagramBatch. The byte buffer belongs to the batch; a slot only points at it.
 //
@@ -78,12 +81,13 @@ struct Datagram {
 
 // True when a datagram of `length` bytes to `to` may join `slot` (holding at least one) as one
 // more GSO segment: same peer, not larger than the slot's segments, the slot's last segment
-// full size, fewer than kMaxGsoSegments, and room left. Afterwards: set segment_size to the
-// old length if it was 0, then add `length` to `length`.
+// full size, fewer than kMaxGsoSegments, and room left (within kMaxGsoBytes). Afterwards: set
+// segment_size to the old length if it was 0, then add `length` to `length`.
 inline bool can_join_gso(const Datagram& slot, const Endpoint& to, size_t length) noexcept {
   const size_t segment = slot.segment_size != 0 ? slot.segment_size : slot.length;
   return segment != 0 && slot.peer == to && length <= segment && slot.length % segment == 0 &&
-         slot.length / segment < kMaxGsoSegments && slot.length + length <= slot.capacity;
+         slot.length / segment < kMaxGsoSegments && slot.length + length <= slot.capacity &&
+         slot.length + length <= kMaxGsoBytes;
 }
 
 // A fixed number of Datagram slots of a fixed capacity each, with the sockaddr, iovec, mmsghdr
