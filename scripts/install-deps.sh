@@ -16,6 +16,8 @@ packages=(
   # real peers and tools for the namespace tests
   wireguard-go wireguard-tools iperf3 dnsmasq curl openssl tcpdump bind9-dnsutils
   traceroute iproute2 iputils-ping nftables conntrack procps util-linux python3 zbar-tools
+  # bench/wan.sh: the SLiRP reference system and the chart
+  slirp4netns gnuplot-nox
 )
 
 missing=()
