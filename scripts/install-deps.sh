@@ -16,8 +16,8 @@ packages=(
   # real peers and tools for the namespace tests
   wireguard-go wireguard-tools iperf3 dnsmasq curl openssl tcpdump bind9-dnsutils
   traceroute iproute2 iputils-ping nftables conntrack procps util-linux python3 zbar-tools
-  # the other systems of the LAN benchmark (bench/lan.sh)
-  openvpn slirp4netns
+  # the other systems of the benchmarks (bench/lan.sh, bench/wan.sh) and the WAN chart
+  openvpn slirp4netns gnuplot-nox
 )
 
 missing=()
