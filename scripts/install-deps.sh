@@ -16,6 +16,8 @@ packages=(
   # real peers and tools for the namespace tests
   wireguard-go wireguard-tools iperf3 dnsmasq curl openssl tcpdump bind9-dnsutils
   traceroute iproute2 iputils-ping nftables conntrack procps util-linux python3 zbar-tools
+  # slirpvpn show --json, add-peer --qr-png (issue 7)
+  nlohmann-json3-dev libpng-dev
 )
 
 missing=()
