@@ -159,6 +159,7 @@ int run_add_peer(const PeerArguments& arguments) {
                crypto::encode_key(public_key.span()).c_str(), path.c_str());
 
   std::string request = "set=1\npublic_key=" + control::to_hex(public_key.bytes) + "\n";
+  if (!arguments.name.empty()) request += "slirpvpn_name=" + arguments.name + "\n";
   for (const auto& prefix : added.allowed_ips) request += "allowed_ip=" + prefix.to_string() + "\n";
   request += "\n";
   const int applied = apply(arguments, request, "add-peer");

@@ -2,6 +2,7 @@
 // UAPI text: hex keys, get responses, set requests.
 #include "control/uapi.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 
@@ -258,6 +259,11 @@ ParseResult parse_request(std::string_view text) {
       const auto prefix = net::IpPrefix::parse(value);
       if (!prefix) return invalid("bad allowed_ip");
       peer->allowed_ips.push_back(*prefix);
+    } else if (key == "slirpvpn_name") {
+      const bool printable = std::all_of(value.begin(), value.end(),
+                                         [](unsigned char c) { return c >= 0x20 && c != 0x7f; });
+      if (value.empty() || value.size() > 64 || !printable) return invalid("bad slirpvpn_name");
+      peer->name = std::string(value);
     } else if (key == "protocol_version") {
       if (value != "1") return invalid("protocol_version must be 1");
     } else {

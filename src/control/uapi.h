@@ -71,6 +71,9 @@ struct PeerChange {
   std::optional<uint16_t> persistent_keepalive;
   bool replace_allowed_ips = false;
   std::vector<net::IpPrefix> allowed_ips;  // added (after clearing when replace_allowed_ips)
+  // slirpvpn's own `slirpvpn_name=` (add-peer sends it; wg never does): the label in logs and
+  // `slirpvpn show`, 1 to 64 printable characters as the file's Name.
+  std::optional<std::string> name;
 };
 
 struct SetRequest {

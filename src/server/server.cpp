@@ -277,6 +277,7 @@ int Server::uapi_set(const control::SetRequest& request) {
       state->config.has_preshared_key = !state->config.preshared_key.is_zero();
       state->peer.set_preshared_key(state->config.preshared_key);
     }
+    if (change.name) state->config.name = *change.name;
     if (change.endpoint) state->peer.set_endpoint(net::to_peer_address(*change.endpoint));
     if (change.persistent_keepalive) {
       state->config.persistent_keepalive = std::chrono::seconds(*change.persistent_keepalive);

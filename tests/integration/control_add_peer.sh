@@ -53,6 +53,8 @@ check "the old file is a byte-identical prefix of the new one" \
 check "the file keeps its mode and owner (600 nobody)" test "$(stat -c '%a %U' "$CONF")" = "600 nobody"
 PHONE_PUB=$(awk -F' = ' '/^PublicKey/ {k=$2} END {print k}' "$CONF")
 check "the new [Peer] is named phone" grep -qx 'Name = phone' "$CONF"
+check "slirpvpn show names the new peer at once" \
+  bash -c "'$SLIRPVPN' show '$NAME' | awk '/^peer: /{p=\$2} p==\"$PHONE_PUB\"' | grep -qx '  name: phone'"
 check "the running server lists the new peer (stock wg)" \
   bash -c "wg show '$NAME' peers | grep -qxF '$PHONE_PUB'"
 printed_pub=$(awk -F' = ' '/^PrivateKey/ {print $2}' "$SRV_DIR/printed.conf" | "$SLIRPVPN" pubkey)
