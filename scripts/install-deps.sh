@@ -18,6 +18,8 @@ packages=(
   traceroute iproute2 iputils-ping nftables conntrack procps util-linux python3 zbar-tools
   # the other systems of the benchmarks (bench/lan.sh, bench/wan.sh) and the WAN chart
   openvpn slirp4netns gnuplot-nox
+  # slirpvpn show --json, add-peer --qr-png (issue 7)
+  nlohmann-json3-dev libpng-dev
 )
 
 missing=()

@@ -11,6 +11,8 @@ int main(int argc, char** argv) {
   slirpvpn::cli::register_key_commands(app, exit_code);
   slirpvpn::cli::register_server_command(app, exit_code);
   slirpvpn::cli::register_client_command(app, exit_code);
+  slirpvpn::cli::register_show_command(app, exit_code);
+  slirpvpn::cli::register_peer_commands(app, exit_code);
   CLI11_PARSE(app, argc, argv);
   return exit_code;
 }

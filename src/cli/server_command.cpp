@@ -9,6 +9,7 @@
 #include <string>
 
 #include "cli/commands.h"
+#include "cli/logging.h"
 #include "config/server_config.h"
 #include "control/uapi_socket.h"
 #include "server/sandbox.h"
@@ -54,8 +55,8 @@ int run_server(const ServerArguments& arguments) {
     std::fprintf(stderr, "slirpvpn server: %s\n", config.error().to_string().c_str());
     return 1;
   }
-  // systemd's journal stamps lines itself; a plain pattern avoids timestamps twice.
-  spdlog::set_pattern("%^%l%$: %v");
+  // systemd's journal stamps lines itself: no timestamps twice.
+  setup_logging();
   spdlog::set_level(to_spdlog(config->interface.log_level));
   if (!log_level.empty()) spdlog::set_level(spdlog::level::from_str(log_level));
   for (const auto& warning : config->warnings) spdlog::warn("{}", warning);

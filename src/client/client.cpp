@@ -707,4 +707,64 @@ int down_client(const ClientOptions& options) {
   return clean ? 0 : 1;
 }
 
+// The table alone, journaled like a client's own, so the client that starts later keeps it
+// until its own replaces it in one transaction (no gap), and `--down` removes it. The endpoint
+// must be known without DNS (a literal, or the cache of an earlier run): at boot there is none.
+int arm_kill_switch(const ClientOptions& options) {
+  if (!has_cap_net_admin()) {
+    spdlog::error("--kill-switch-only needs the CAP_NET_ADMIN capability: run it as root");
+    return 1;
+  }
+  auto config = config::load_client_config(options.config_path);
+  if (!config) {
+    spdlog::error("{}", config.error().to_string());
+    return 1;
+  }
+  const auto interface = interface_for(options);
+  if (!interface || !prepare_state_dir(options)) return 1;
+  const Paths paths = paths_for(options, *interface);
+  auto lock = InterfaceLock::acquire(paths.lock);
+  if (!lock) {
+    spdlog::error("a slirpvpn client is running on {} ({}): its kill switch is up already",
+                  *interface, lock.error().context);
+    return 1;
+  }
+  const auto& endpoint = config->peer.endpoint;
+  std::optional<net::Endpoint> address;
+  if (is_literal(endpoint.host)) {
+    address = net::Endpoint{*net::IpAddress::parse(endpoint.host), endpoint.port};
+  } else if (auto cached = read_endpoint_cache(paths.endpoint, endpoint)) {
+    address = *cached;
+  } else if (auto resolved = resolve(endpoint)) {
+    address = *resolved;
+    write_endpoint_cache(paths.endpoint, endpoint, *address);
+  } else {
+    spdlog::error(
+        "cannot arm the kill switch: the endpoint {} is a name, none is cached and it does "
+        "not resolve ({}); use an address in Endpoint or start the client once",
+        endpoint.to_string(), resolved.error().message());
+    return 1;
+  }
+  std::optional<uint32_t> mark;
+  if (config->interface.fwmark.mode == config::FwMark::Mode::kValue)
+    mark = config->interface.fwmark.value;
+  auto journal = HostJournal::open(paths.journal);
+  if (!journal) {
+    spdlog::error("{}", journal.error().message());
+    return 1;
+  }
+  const KillSwitchSpec spec{kill_switch_table_name(*interface), *interface, *address, mark};
+  if (auto recorded = journal->record(NftChange{spec.table}); !recorded) {
+    spdlog::error("{}", recorded.error().message());
+    return 1;
+  }
+  if (auto applied = apply_kill_switch(spec); !applied) {
+    spdlog::error("kill switch: {}", applied.error().message());
+    return 1;
+  }
+  spdlog::info("{}: kill switch armed (nft table inet {}); only UDP to {} leaves the host",
+               *interface, spec.table, address->to_string());
+  return 0;
+}
+
 }  // namespace slirpvpn::client

@@ -38,4 +38,8 @@ int run_client(const ClientOptions& options);
 // Undoes a dead client's changes; returns the exit code.
 int down_client(const ClientOptions& options);
 
+// Arms only the kill switch of the configuration (early at boot, before the network) and
+// exits; the client started later takes the table over without a gap. Returns the exit code.
+int arm_kill_switch(const ClientOptions& options);
+
 }  // namespace slirpvpn::client

@@ -9,6 +9,7 @@
 
 #include <array>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 
 #include "config/ini.h"
@@ -111,6 +112,13 @@ ValueResult<crypto::SymmetricKey> read_key_file(const std::string& path) {
 }
 
 std::string resolve_relative_to(std::string_view config_file, std::string_view path) {
+  // systemd's LoadCredential= hands the key over in $CREDENTIALS_DIRECTORY (a private tmpfs).
+  for (std::string_view prefix : {"$CREDENTIALS_DIRECTORY/", "${CREDENTIALS_DIRECTORY}/"}) {
+    if (!path.starts_with(prefix)) continue;
+    const char* directory = std::getenv("CREDENTIALS_DIRECTORY");
+    if (directory && *directory)
+      return std::string(directory) + "/" + std::string(path.substr(prefix.size()));
+  }
   if (!path.empty() && path.front() == '/') return std::string(path);
   const auto slash = config_file.rfind('/');
   if (slash == std::string_view::npos) return std::string(path);

@@ -25,7 +25,8 @@ ValueResult<crypto::SymmetricKey> parse_secret_key(std::string_view text);
 ValueResult<crypto::SymmetricKey> read_key_file(const std::string& path);
 
 // `path` as written in a config file: absolute, or relative to the config file's directory
-// (so a config works whatever the current directory is).
+// (so a config works whatever the current directory is). A path starting with
+// `$CREDENTIALS_DIRECTORY/` is inside that directory (systemd's LoadCredential=).
 std::string resolve_relative_to(std::string_view config_file, std::string_view path);
 
 }  // namespace slirpvpn::config

@@ -2,6 +2,7 @@
 // UAPI text: hex keys, get responses, set requests.
 #include "control/uapi.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 
@@ -52,6 +53,8 @@ std::string format_get_response(const DeviceSnapshot& device) {
   text += "private_key=" + to_hex(device.private_key) + "\n";
   text += "listen_port=" + std::to_string(device.listen_port) + "\n";
   if (device.fwmark != 0) text += "fwmark=" + std::to_string(device.fwmark) + "\n";
+  for (const auto& [key, value] : device.extra)
+    text += std::string(kExtraPrefix) + key + "=" + value + "\n";
   for (const auto& peer : device.peers) {
     text += "public_key=" + to_hex(peer.public_key) + "\n";
     text += "preshared_key=" + to_hex(peer.preshared_key) + "\n";
@@ -70,10 +73,104 @@ std::string format_get_response(const DeviceSnapshot& device) {
     text += "tx_bytes=" + std::to_string(peer.tx_bytes) + "\n";
     text += "rx_bytes=" + std::to_string(peer.rx_bytes) + "\n";
     text += "persistent_keepalive_interval=" + std::to_string(peer.persistent_keepalive) + "\n";
+    for (const auto& [key, value] : peer.extra)
+      text += std::string(kExtraPrefix) + key + "=" + value + "\n";
     for (const auto& prefix : peer.allowed_ips) text += "allowed_ip=" + prefix.to_string() + "\n";
   }
   text += format_errno(0);
   return text;
+}
+
+std::optional<DeviceSnapshot> parse_get_response(std::string_view text, int& error) {
+  error = 0;
+  DeviceSnapshot device;
+  PeerSnapshot* peer = nullptr;
+  bool ended = false;
+  int64_t seconds = 0;
+  int64_t nanoseconds = 0;
+  const auto finish_handshake = [&] {
+    if (peer && (seconds != 0 || nanoseconds != 0)) {
+      peer->last_handshake = std::chrono::system_clock::time_point(
+          std::chrono::duration_cast<std::chrono::system_clock::duration>(
+              std::chrono::seconds(seconds) + std::chrono::nanoseconds(nanoseconds)));
+    }
+    seconds = nanoseconds = 0;
+  };
+  size_t position = 0;
+  while (position < text.size() && !ended) {
+    const size_t end = text.find('\n', position);
+    if (end == std::string_view::npos) return std::nullopt;
+    const std::string_view line = text.substr(position, end - position);
+    position = end + 1;
+    if (line.empty()) break;
+    const size_t equals = line.find('=');
+    if (equals == std::string_view::npos) return std::nullopt;
+    const std::string_view key = line.substr(0, equals);
+    const std::string_view value = line.substr(equals + 1);
+    bool ok = true;
+    if (key == "errno") {
+      const auto number = parse_number<int>(value);
+      if (!number) return std::nullopt;
+      error = *number;
+      ended = true;
+    } else if (key == "public_key") {
+      finish_handshake();
+      const auto public_key = key_from_hex(value);
+      if (!public_key) return std::nullopt;
+      device.peers.emplace_back();
+      peer = &device.peers.back();
+      peer->public_key = *public_key;
+    } else if (key.starts_with(kExtraPrefix)) {
+      auto& extra = peer ? peer->extra : device.extra;
+      extra.emplace_back(std::string(key.substr(kExtraPrefix.size())), std::string(value));
+    } else if (!peer) {
+      if (key == "private_key") {
+        const auto private_key = key_from_hex(value);
+        ok = private_key.has_value();
+        if (ok) device.private_key = *private_key;
+      } else if (key == "listen_port") {
+        const auto port = parse_number<uint16_t>(value);
+        ok = port.has_value();
+        if (ok) device.listen_port = *port;
+      } else if (key == "fwmark") {
+        const auto mark = parse_number<uint32_t>(value);
+        ok = mark.has_value();
+        if (ok) device.fwmark = *mark;
+      }
+    } else if (key == "preshared_key") {
+      const auto psk = key_from_hex(value);
+      ok = psk.has_value();
+      if (ok) peer->preshared_key = *psk;
+    } else if (key == "endpoint") {
+      peer->endpoint = parse_endpoint(value);
+      ok = peer->endpoint.has_value();
+    } else if (key == "last_handshake_time_sec") {
+      const auto number = parse_number<int64_t>(value);
+      ok = number.has_value();
+      if (ok) seconds = *number;
+    } else if (key == "last_handshake_time_nsec") {
+      const auto number = parse_number<int64_t>(value);
+      ok = number.has_value();
+      if (ok) nanoseconds = *number;
+    } else if (key == "tx_bytes" || key == "rx_bytes") {
+      const auto number = parse_number<uint64_t>(value);
+      ok = number.has_value();
+      if (ok) (key == "tx_bytes" ? peer->tx_bytes : peer->rx_bytes) = *number;
+    } else if (key == "persistent_keepalive_interval") {
+      const auto number = parse_number<uint16_t>(value);
+      ok = number.has_value();
+      if (ok) peer->persistent_keepalive = *number;
+    } else if (key == "allowed_ip") {
+      const auto prefix = net::IpPrefix::parse(value);
+      ok = prefix.has_value();
+      if (ok) peer->allowed_ips.push_back(*prefix);
+    }
+    if (!ok) return std::nullopt;
+  }
+  if (!ended) return std::nullopt;
+  finish_handshake();
+  if (error != 0) return std::nullopt;
+  return device;
 }
 
 std::string format_errno(int error) {
@@ -162,6 +259,11 @@ ParseResult parse_request(std::string_view text) {
       const auto prefix = net::IpPrefix::parse(value);
       if (!prefix) return invalid("bad allowed_ip");
       peer->allowed_ips.push_back(*prefix);
+    } else if (key == "slirpvpn_name") {
+      const bool printable = std::all_of(value.begin(), value.end(),
+                                         [](unsigned char c) { return c >= 0x20 && c != 0x7f; });
+      if (value.empty() || value.size() > 64 || !printable) return invalid("bad slirpvpn_name");
+      peer->name = std::string(value);
     } else if (key == "protocol_version") {
       if (value != "1") return invalid("protocol_version must be 1");
     } else {

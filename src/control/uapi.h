@@ -14,6 +14,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "net/ip_address.h"
@@ -35,6 +36,9 @@ struct PeerSnapshot {
   uint64_t rx_bytes = 0;
   uint16_t persistent_keepalive = 0;
   std::vector<net::IpPrefix> allowed_ips;
+  // slirpvpn's own keys, sent as `slirpvpn_<name>=<value>` lines: stock `wg` ignores keys it
+  // does not know in a get response (checked against wireguard-tools 1.0.20210914).
+  std::vector<std::pair<std::string, std::string>> extra;
 };
 
 struct DeviceSnapshot {
@@ -42,10 +46,20 @@ struct DeviceSnapshot {
   uint16_t listen_port = 0;
   uint32_t fwmark = 0;
   std::vector<PeerSnapshot> peers;
+  std::vector<std::pair<std::string, std::string>> extra;  // as PeerSnapshot::extra
 };
+
+// The prefix of slirpvpn's own keys in get responses.
+inline constexpr std::string_view kExtraPrefix = "slirpvpn_";
 
 // Serialises a get response, errno=0 and the closing empty line included.
 std::string format_get_response(const DeviceSnapshot& device);
+
+// Reads a get response (up to and including `errno=N`) back into a snapshot, for `slirpvpn
+// show`. Keys it does not know are skipped, as `wg` does; `slirpvpn_*` keys land in `extra`
+// without the prefix. Returns nullopt for malformed text, or when errno is not 0 (`error` then
+// holds it).
+std::optional<DeviceSnapshot> parse_get_response(std::string_view text, int& error);
 
 // One `public_key=` block of a set request.
 struct PeerChange {
@@ -57,6 +71,9 @@ struct PeerChange {
   std::optional<uint16_t> persistent_keepalive;
   bool replace_allowed_ips = false;
   std::vector<net::IpPrefix> allowed_ips;  // added (after clearing when replace_allowed_ips)
+  // slirpvpn's own `slirpvpn_name=` (add-peer sends it; wg never does): the label in logs and
+  // `slirpvpn show`, 1 to 64 printable characters as the file's Name.
+  std::optional<std::string> name;
 };
 
 struct SetRequest {

@@ -16,6 +16,7 @@
 #include "common/assert.h"
 #include "crypto/x25519.h"
 #include "net/peer_address.h"
+#include "server/reload_plan.h"
 #include "server/session_config.h"
 
 namespace slirpvpn::server {
@@ -106,7 +107,7 @@ Expected<std::unique_ptr<Server>> Server::create(config::ServerConfig config,
   if (auto added = server->loop_.add(server->socket_.fd(), EPOLLIN, server.get()); !added) {
     return tl::unexpected(added.error());
   }
-  if (auto watched = server->loop_.watch_signals({SIGINT, SIGTERM, SIGUSR1}, server.get());
+  if (auto watched = server->loop_.watch_signals({SIGINT, SIGTERM, SIGUSR1, SIGHUP}, server.get());
       !watched) {
     return tl::unexpected(watched.error());
   }
@@ -204,9 +205,54 @@ control::DeviceSnapshot Server::uapi_get() {
     peer.rx_bytes = state->peer.stats().rx_bytes;
     peer.persistent_keepalive = uint16_t(state->peer.timers().persistent_keepalive().count());
     peer.allowed_ips = state->config.allowed_ips;
+    add_peer_stats(*state, peer);
     snapshot.peers.push_back(std::move(peer));
   }
+  add_device_stats(snapshot);
   return snapshot;
+}
+
+// `slirpvpn show`'s keys (control/show.h): counts only, never a flow's addresses.
+void Server::add_peer_stats(const PeerState& state, control::PeerSnapshot& peer) const {
+  if (!state.config.name.empty()) peer.extra.emplace_back("name", state.config.name);
+  peer.extra.emplace_back("slirp_active", state.session ? "1" : "0");
+  if (!state.session) return;
+  const auto flows = state.session->flow_count();
+  peer.extra.emplace_back("tcp_flows", std::to_string(flows.tcp));
+  peer.extra.emplace_back("udp_flows", std::to_string(flows.udp));
+  const auto& counters = state.session->counters();
+  uint64_t denied = 0;
+  for (auto count : counters.refused) denied += count;
+  peer.extra.emplace_back("egress_denied", std::to_string(denied));
+  const auto add = [&peer](const char* name, uint64_t value) {
+    if (value > 0) peer.extra.emplace_back(std::string("drop_") + name, std::to_string(value));
+  };
+  add("refused_reserved", counters.refused[size_t(slirp::EgressVerdict::kDenyReserved)]);
+  add("refused_server_address", counters.refused[size_t(slirp::EgressVerdict::kDenyServerAddress)]);
+  add("refused_operator", counters.refused[size_t(slirp::EgressVerdict::kDenyOperator)]);
+  uint64_t malformed = 0;
+  for (auto count : counters.ip_drops) malformed += count;
+  add("malformed_ip", malformed);
+  add("echo_refused", counters.echo_refused);
+  add("ipv6_disabled", counters.ipv6_disabled);
+  add("refusals_rate_limited", counters.refusals_rate_limited);
+  add("reply_queue_full", counters.reply_queue_full);
+}
+
+void Server::add_device_stats(control::DeviceSnapshot& snapshot) const {
+  const auto& drops = device_->drops();
+  for (size_t i = 1; i < size_t(wireguard::DropReason::kCount); ++i) {
+    const auto reason = wireguard::DropReason(i);
+    if (drops[reason] > 0) {
+      snapshot.extra.emplace_back(std::string("drop_") + wireguard::drop_reason_name(reason),
+                                  std::to_string(drops[reason]));
+    }
+  }
+  if (counters_.send_would_block > 0)
+    snapshot.extra.emplace_back("drop_send_would_block",
+                                std::to_string(counters_.send_would_block));
+  if (counters_.send_refused > 0)
+    snapshot.extra.emplace_back("drop_send_refused", std::to_string(counters_.send_refused));
 }
 
 int Server::uapi_set(const control::SetRequest& request) {
@@ -255,6 +301,7 @@ int Server::uapi_set(const control::SetRequest& request) {
       state->config.has_preshared_key = !state->config.preshared_key.is_zero();
       state->peer.set_preshared_key(state->config.preshared_key);
     }
+    if (change.name) state->config.name = *change.name;
     if (change.endpoint) state->peer.set_endpoint(net::to_peer_address(*change.endpoint));
     if (change.persistent_keepalive) {
       state->config.persistent_keepalive = std::chrono::seconds(*change.persistent_keepalive);
@@ -272,8 +319,108 @@ void Server::on_signal(int signal_number) noexcept {
     print_stats();
     return;
   }
+  if (signal_number == SIGHUP) {
+    reload();
+    return;
+  }
   spdlog::info("server: stopping on signal {}", signal_number);
   loop_.stop();
+}
+
+// SIGHUP: the file is the source of truth again (`wg syncconf`'s rule). Everything that can
+// fail (reading, parsing, key files, names to resolve, sizes) is checked before the first
+// change, so a bad file leaves the running configuration whole.
+void Server::reload() noexcept {
+  auto file = config::load_server_config(config_.file);
+  if (!file) {
+    spdlog::error("reload: {}; keeping the running configuration", file.error().to_string());
+    return;
+  }
+  for (const auto& warning : file->warnings) spdlog::warn("reload: {}", warning);
+  std::vector<const config::ServerPeer*> running;
+  for (const auto& state : peers_) running.push_back(&state->config);
+  const ReloadPlan plan = plan_reload(config_.interface, running, *file);
+  std::vector<std::optional<wireguard::PeerAddress>> endpoints(file->peers.size());
+  if (!prepare_reload(*file, plan, endpoints)) return;
+  for (const auto& setting : plan.needs_restart) {
+    spdlog::warn("reload: [Interface] {} changed: that takes a restart; the running value stays",
+                 setting);
+  }
+  for (const auto& key : plan.removed) {
+    if (PeerState* state = find_state(key)) {
+      spdlog::info("reload: peer {} removed", label_of(*state));
+      remove_peer(*state);
+    }
+  }
+  for (size_t index : plan.added) {
+    PeerState& state =
+        add_peer(file->peers[index], endpoints[index].value_or(wireguard::PeerAddress{}));
+    if (!state.config.forward_ports.empty()) ensure_session(state);
+    spdlog::info("reload: peer {} added", label_of(state));
+  }
+  for (const auto& update : plan.updated)
+    apply_peer_update(file->peers[update.index], update, endpoints[update.index]);
+  // New peers' slirp networks take the running [Interface] (a changed one waits for a restart).
+  file->interface = config_.interface;
+  config_.peers = std::move(file->peers);
+  flush();
+  spdlog::info("reload: {} added, {} removed, {} updated, {} unchanged", plan.added.size(),
+               plan.removed.size(), plan.updated.size(), plan.unchanged);
+}
+
+bool Server::prepare_reload(const config::ServerConfig& file, const ReloadPlan& plan,
+                            std::vector<std::optional<wireguard::PeerAddress>>& endpoints) {
+  const auto fail_reload = [&](const config::ServerPeer& peer, const std::string& what) {
+    spdlog::error("reload: {}:{}: {}; keeping the running configuration", file.file, peer.line,
+                  what);
+    return false;
+  };
+  std::vector<size_t> touched(plan.added);
+  for (const auto& update : plan.updated) touched.push_back(update.index);
+  for (size_t index : touched) {
+    const auto& peer = file.peers[index];
+    // The send batch was sized for the largest MTU at start-up.
+    const size_t mtu = peer.mtu.value_or(config_.interface.mtu);
+    if (mtu + wireguard::kTransportMinSize + wireguard::kPaddingMultiple >
+        send_batch_.slot_capacity()) {
+      return fail_reload(peer, "MTU " + std::to_string(mtu) + " is larger than at start-up " +
+                                   "(restart the server for it)");
+    }
+    const bool wants_endpoint =
+        std::find(plan.added.begin(), plan.added.end(), index) != plan.added.end() ||
+        std::any_of(plan.updated.begin(), plan.updated.end(),
+                    [&](const auto& u) { return u.index == index && u.endpoint; });
+    if (!wants_endpoint || !peer.endpoint) continue;
+    auto resolved = net::resolve_endpoint(peer.endpoint->host, peer.endpoint->port);
+    if (!resolved) return fail_reload(peer, "Endpoint: " + resolved.error().message());
+    if (!resolved->empty()) endpoints[index] = net::to_peer_address(resolved->front());
+  }
+  return true;
+}
+
+// A peer in the running set and in the file: only what differs changes; its keys, handshake
+// state and (unless MTU or ForwardPort changed) its slirp network and their flows stay.
+void Server::apply_peer_update(const config::ServerPeer& wanted, const PeerUpdate& update,
+                               const std::optional<wireguard::PeerAddress>& endpoint) {
+  PeerState* state = find_state(wanted.public_key);
+  if (state == nullptr) return;
+  if (update.preshared_key) state->peer.set_preshared_key(wanted.preshared_key);
+  if (update.keepalive) {
+    device_->set_persistent_keepalive(state->peer, wanted.persistent_keepalive, net::Clock::now());
+  }
+  if (update.endpoint && endpoint) state->peer.set_endpoint(*endpoint);
+  state->config = wanted;
+  if (update.session) {
+    state->session_config = make_session_config(config_.interface, wanted, host_addresses_);
+    state->session.reset();
+    if (!wanted.forward_ports.empty()) ensure_session(*state);
+  }
+  spdlog::info("reload: peer {} updated{}", label_of(*state),
+               update.session ? " (its slirp network was rebuilt: MTU or ForwardPort)" : "");
+}
+
+std::string Server::label_of(const PeerState& state) {
+  return state.config.name.empty() ? key_text(state.peer.public_key()) : state.config.name;
 }
 
 void Server::on_io(int, uint32_t) noexcept {

@@ -15,12 +15,15 @@
 //   a peer without port forwards whose session has no flow and saw no packet for the timeout;
 //   the peer's next packet creates a new one. Many configured but quiet peers then cost their
 //   protocol state only, not a libslirp instance each.
-//   Signals: SIGINT/SIGTERM stop (stats printed), SIGUSR1 prints stats.
+//   Signals: SIGINT/SIGTERM stop (stats printed), SIGUSR1 prints stats, SIGHUP re-reads the
+//   configuration file and applies the difference (reload()).
 //   Limits: one thread (libslirp keeps process-wide state). A full socket send buffer drops the
 //   rest of the batch (counted); TCP inside the tunnel retransmits.
 #pragma once
 
 #include <memory>
+#include <optional>
+#include <string>
 #include <vector>
 
 #include "common/error.h"
@@ -30,6 +33,7 @@
 #include "net/packet_batch.h"
 #include "net/system_random.h"
 #include "net/udp_socket.h"
+#include "server/reload_plan.h"
 #include "slirp/slirp_session.h"
 #include "wireguard/device.h"
 
@@ -115,6 +119,15 @@ class Server final : wireguard::DeviceOutput,
   // reload; the configuration file stays the source of truth.
   control::DeviceSnapshot uapi_get() override;
   int uapi_set(const control::SetRequest& request) override;
+  void add_peer_stats(const PeerState& state, control::PeerSnapshot& peer) const;
+  // SIGHUP (see reload()).
+  void reload() noexcept;
+  bool prepare_reload(const config::ServerConfig& file, const ReloadPlan& plan,
+                      std::vector<std::optional<wireguard::PeerAddress>>& endpoints);
+  void apply_peer_update(const config::ServerPeer& wanted, const PeerUpdate& update,
+                         const std::optional<wireguard::PeerAddress>& endpoint);
+  static std::string label_of(const PeerState& state);
+  void add_device_stats(control::DeviceSnapshot& snapshot) const;
 
   PeerState& add_peer(const config::ServerPeer& peer_config,
                       const wireguard::PeerAddress& endpoint);

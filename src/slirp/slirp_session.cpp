@@ -7,8 +7,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <string>
+#include <string_view>
 
 #include "common/assert.h"
 #include "net/tun_offload.h"
@@ -632,6 +634,25 @@ void SlirpSession::fill_and_sync(net::TimePoint now) noexcept {
   } else {
     arm(deadline);
   }
+}
+
+SlirpSession::FlowCount SlirpSession::flow_count() const {
+  FlowCount count;
+  char* info = slirp_connection_info(slirp_);
+  if (info == nullptr) return count;
+  // One line per socket: "  TCP[ESTABLISHED] ...", "  UDP[236 sec] ...", "  TCP[HOST_FORWARD]".
+  for (std::string_view text(info); !text.empty();) {
+    const size_t end = std::min(text.find('\n'), text.size());
+    const std::string_view line = text.substr(0, end);
+    text.remove_prefix(std::min(end + 1, text.size()));
+    if (line.find("HOST_FORWARD") != std::string_view::npos) continue;
+    const size_t start = line.find_first_not_of(' ');
+    if (start == std::string_view::npos) continue;
+    if (line.substr(start).starts_with("TCP[")) ++count.tcp;
+    if (line.substr(start).starts_with("UDP[")) ++count.udp;
+  }
+  std::free(info);  // g_string_free(.., FALSE): glib allocates with malloc (GLib >= 2.46)
+  return count;
 }
 
 }  // namespace slirpvpn::slirp

@@ -160,6 +160,13 @@ class SlirpSession final : private net::IoHandler, private net::TimerHandler {
   const SessionCounters& counters() const noexcept { return counters_; }
   // fds currently registered in the loop for this instance (tests, `show`).
   std::size_t registered_fd_count() const noexcept { return registered_.size(); }
+  // Flows slirp holds host sockets for (port-forward listeners not counted), from
+  // slirp_connection_info(): control path only (`slirpvpn show`), it allocates.
+  struct FlowCount {
+    std::size_t tcp = 0;
+    std::size_t udp = 0;
+  };
+  FlowCount flow_count() const;
   // The EventLoop timer this instance has armed, or kNoTimer when idle.
   net::TimerId armed_timer() const noexcept { return timer_; }
   // Whether slirp holds any flow: a socket it polls (UDP/ICMP/TCP, forward listeners) or timed

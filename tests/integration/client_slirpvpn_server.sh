@@ -58,6 +58,11 @@ PersistentKeepalive = 25"
 # Test that the client reaches our unprivileged server and completes a handshake.
 check "server starts as nobody" server_start
 check "client handshake with slirpvpn server" cli_start
+# dump peer line: public-key preshared endpoint allowed-ips latest-handshake rx tx keepalive
+cli_peer() { wg show "$CLI_IFACE" dump | awk -v k="$SERVER_PUB" '$1 == k'; }
+handshake=$(cli_peer | awk '{print $5}')
+check "wg show on the client: handshake within the last 10 s" \
+  test $(($(date +%s) - ${handshake:-0})) -le 10
 
 # Test that ping, DNS, HTTP, HTTPS and iperf3 go through client, server and libslirp.
 check "ping 203.0.113.2" nsexec "$VC" ping -c 3 -i 0.2 -W 3 "$INET_IP"
@@ -72,6 +77,14 @@ check "iperf3 inet -> client (-R)" nsexec "$VC" timeout 30 iperf3 -c "$INET_IP" 
 # Test that the stock wg tool reads the client's state through its control socket.
 check "wg show on the client: the peer and a handshake" \
   bash -c "wg show '$CLI_IFACE' latest-handshakes | awk -v k='$SERVER_PUB' '\$1 == k && \$2 > 0' | grep -q ."
+check "wg show on the client: the endpoint is the server's" \
+  bash -c "wg show '$CLI_IFACE' dump | awk -v k='$SERVER_PUB' '\$1 == k {print \$3}' | grep -qx '$VS_WAN_IP:51820'"
+rx1=$(cli_peer | awk '{print $6}')
+tx1=$(cli_peer | awk '{print $7}')
+nsexec "$VC" curl -sS --max-time 20 -o /dev/null http://inet.test/blob.bin
+check "wg show on the client: received bytes grow with a download" \
+  test "$(cli_peer | awk '{print $6}')" -gt "$((${rx1:-0} + 2000000))"
+check "wg show on the client: sent bytes grow" test "$(cli_peer | awk '{print $7}')" -gt "${tx1:-0}"
 
 # Test that after a server restart the client finds its way back by itself (its
 # new-handshake timer: data sent and nothing heard for 15 s) within 20 s.

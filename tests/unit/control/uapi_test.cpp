@@ -99,5 +99,18 @@ TEST(Uapi, MalformedRequestsAreRefusedWithAnErrno) {
   }
 }
 
+TEST(Uapi, SetTakesOurNameKeyChecked) {
+  const std::string key = "public_key=" + to_hex(key_of(2)) + "\n";
+  const auto named = parse_request("set=1\n" + key + "slirpvpn_name=bob's phone\n\n");
+  ASSERT_TRUE(named.request) << named.detail;
+  EXPECT_EQ(named.request->set.peers[0].name, "bob's phone");
+  EXPECT_EQ(parse_request("set=1\n" + key + "slirpvpn_name=\n\n").error, EINVAL);
+  EXPECT_EQ(parse_request("set=1\n" + key + "slirpvpn_name=" + std::string(65, 'a') + "\n\n").error,
+            EINVAL);
+  EXPECT_EQ(parse_request("set=1\n" + key + "slirpvpn_name=a\tb\n\n").error, EINVAL);
+  // Only inside a peer block.
+  EXPECT_EQ(parse_request("set=1\nslirpvpn_name=x\n\n").error, EINVAL);
+}
+
 }  // namespace
 }  // namespace slirpvpn::control
