@@ -6,6 +6,7 @@
 
 #include <algorithm>
 
+#include "common/endian.h"
 #include "net/peer_address.h"
 #include "net/tun_offload.h"
 
@@ -63,6 +64,8 @@ Tunnel::Tunnel(net::EventLoop& loop, net::TunDevice& tun, net::UdpSocket socket,
                socket_.gso_enabled() ? net::kMaxDatagramSize : datagram_capacity(config.mtu)),
       // GRO hands up coalesced buffers of up to 64 KiB: the slots must hold that much.
       udp_in_(kBatch, net::kMaxDatagramSize),
+      coalesce_buffer_(tun.offload() ? kMaxIpPacket : 0),
+      tun_coalescer_(coalesce_buffer_, kMaxIpPacket, /*uniform=*/true),
       control_out_(1, wireguard::Device::kMaxDatagram > net::kMaxDatagramSize
                           ? net::kMaxDatagramSize
                           : wireguard::Device::kMaxDatagram) {
@@ -224,6 +227,7 @@ void Tunnel::on_udp_readable() noexcept {
     }
     if (*received < udp_in_.slots()) break;
   }
+  flush_tun_coalesced();
   rearm_timer();
 }
 
@@ -252,6 +256,53 @@ void Tunnel::deliver_packet(wireguard::Peer& /*peer*/, std::span<uint8_t> packet
     drop(TunnelDrop::kInnerSourceNotAllowed);
     return;
   }
+  if (tun_.offload()) {
+    // WireGuard pads plaintext to 16 bytes: merge the packet as long as its IP header says.
+    const size_t ip_length =
+        (packet[0] >> 4) == 4 ? size_t(load_be16(&packet[2])) : size_t(load_be16(&packet[4])) + 40;
+    const auto trimmed = std::span<const uint8_t>(packet).first(std::min(ip_length, packet.size()));
+    if (net::TcpCoalescer::eligible(trimmed)) {
+      switch (tun_coalescer_.add(trimmed)) {
+        case net::TcpCoalescer::Added::kMerged:
+          return;
+        case net::TcpCoalescer::Added::kMergedEnd:
+          flush_tun_coalesced();
+          return;
+        case net::TcpCoalescer::Added::kNotMerged:
+          flush_tun_coalesced();
+          if (tun_coalescer_.start(trimmed)) return;
+          break;
+      }
+    } else {
+      flush_tun_coalesced();  // keeps the order of the flow
+    }
+  }
+  write_to_tun(packet);
+}
+
+void Tunnel::flush_tun_coalesced() noexcept {
+  if (!tun_coalescer_.pending()) return;
+  const size_t segments = tun_coalescer_.pending_segments();
+  const size_t segment_payload = tun_coalescer_.first_payload();
+  const auto merged = tun_coalescer_.finish();
+  if (segments == 1) {
+    write_to_tun(merged);
+    return;
+  }
+  std::array<uint8_t, net::kVirtioNetHeaderSize> header{};
+  net::prepare_gso_write(std::span<uint8_t>(coalesce_buffer_.data(), merged.size()),
+                         segment_payload, header);
+  const auto written = tun_.write(header, merged);
+  if (!written) {
+    drop(TunnelDrop::kTunWriteError);
+  } else if (!*written) {
+    drop(TunnelDrop::kTunWriteFull);
+  } else {
+    counters_.tun_packets_written += segments;
+  }
+}
+
+void Tunnel::write_to_tun(std::span<const uint8_t> packet) noexcept {
   const auto written = tun_.write(packet);
   if (!written) {
     drop(TunnelDrop::kTunWriteError);

@@ -31,6 +31,7 @@
 #include "net/event_loop.h"
 #include "net/packet_batch.h"
 #include "net/system_random.h"
+#include "net/tcp_coalescer.h"
 #include "net/tun_device.h"
 #include "net/udp_socket.h"
 #include "wireguard/device.h"
@@ -116,6 +117,10 @@ class Tunnel final : public wireguard::DeviceOutput,
   // segment when it can), sending the batch first when it is full.
   void queue_for_peer(std::span<const uint8_t> packet, net::TimePoint now) noexcept;
   void send_batch(size_t count) noexcept;
+  // Writes one packet to the TUN, counting the outcome.
+  void write_to_tun(std::span<const uint8_t> packet) noexcept;
+  // Writes the TCP segments merged from this receive batch as one offloaded super-packet.
+  void flush_tun_coalesced() noexcept;
   void rearm_timer() noexcept;
   void drop(TunnelDrop reason) noexcept { ++counters_.drops[size_t(reason)]; }
 
@@ -131,6 +136,9 @@ class Tunnel final : public wireguard::DeviceOutput,
   net::DatagramBatch udp_out_;
   size_t out_count_ = 0;  // slots of udp_out_ filled
   net::DatagramBatch udp_in_;
+  // Decrypted TCP segments of one flow, merged for one TUN write (offload only).
+  std::vector<uint8_t> coalesce_buffer_;
+  net::TcpCoalescer tun_coalescer_;
   net::DatagramBatch control_out_;  // handshakes, keepalives, staged packets
   net::TimerId timer_ = net::kNoTimer;
   net::TimePoint armed_for_ = net::TimePoint::max();

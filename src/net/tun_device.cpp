@@ -88,14 +88,26 @@ Expected<size_t> TunDevice::read(std::span<uint8_t> buffer) noexcept {
 }
 
 Expected<bool> TunDevice::write(std::span<const uint8_t> packet) noexcept {
+  if (!vnet_header_) {
+    for (;;) {
+      if (::write(fd_, packet.data(), packet.size()) >= 0) return true;
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return false;
+      return fail_errno("write", "TUN device");
+    }
+  }
+  // With IFF_VNET_HDR every write starts with a header; all zero = no GSO, checksum complete.
+  static constexpr uint8_t kEmptyHeader[kVirtioNetHeaderSize] = {};
+  return write(std::span<const uint8_t, kVirtioNetHeaderSize>(kEmptyHeader), packet);
+}
+
+Expected<bool> TunDevice::write(std::span<const uint8_t, kVirtioNetHeaderSize> header,
+                                std::span<const uint8_t> packet) noexcept {
+  SLIRPVPN_ASSERT(vnet_header_);
+  const iovec parts[2] = {{const_cast<uint8_t*>(header.data()), header.size()},
+                          {const_cast<uint8_t*>(packet.data()), packet.size()}};
   for (;;) {
-    // With IFF_VNET_HDR every write starts with a header; all zero = no GSO, checksum complete.
-    static constexpr uint8_t kEmptyHeader[kVirtioNetHeaderSize] = {};
-    const iovec parts[2] = {{const_cast<uint8_t*>(kEmptyHeader), kVirtioNetHeaderSize},
-                            {const_cast<uint8_t*>(packet.data()), packet.size()}};
-    const ssize_t count =
-        vnet_header_ ? ::writev(fd_, parts, 2) : ::write(fd_, packet.data(), packet.size());
-    if (count >= 0) return true;
+    if (::writev(fd_, parts, 2) >= 0) return true;
     if (errno == EINTR) continue;
     if (errno == EAGAIN || errno == EWOULDBLOCK) return false;
     return fail_errno("write", "TUN device");

@@ -11,6 +11,7 @@
 
 #include "common/error.h"
 #include "net/packet_batch.h"
+#include "net/tun_offload.h"
 
 namespace slirpvpn::net {
 
@@ -57,6 +58,9 @@ class TunDevice {
   // not taken); an error when the kernel refuses the packet (EINVAL for a malformed one) or the
   // device is gone.
   Expected<bool> write(std::span<const uint8_t> packet) noexcept;
+  // With offload only: writes `packet` after the virtio header `header` (prepare_gso_write).
+  Expected<bool> write(std::span<const uint8_t, kVirtioNetHeaderSize> header,
+                       std::span<const uint8_t> packet) noexcept;
   // Reads packets into slots [0, n) of `batch`, at most `max_packets` (<= batch.slots()),
   // stopping at the first EAGAIN; returns n (0: nothing waiting).
   // With offload each slot holds one raw read (virtio header included): split it afterwards.

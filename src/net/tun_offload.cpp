@@ -40,6 +40,26 @@ uint16_t ones_complement_sum(std::span<const uint8_t> bytes, uint32_t sum) noexc
   return static_cast<uint16_t>(total);
 }
 
+void prepare_gso_write(std::span<uint8_t> packet, size_t segment_payload,
+                       std::span<uint8_t, kVirtioNetHeaderSize> header) noexcept {
+  const bool v4 = (packet[0] >> 4) == 4;
+  const size_t l4 = v4 ? size_t(packet[0] & 0x0f) * 4 : 40;
+  const size_t tcp_length = packet.size() - l4;
+  const size_t headers = l4 + size_t(packet[l4 + 12] >> 4) * 4;
+  const uint16_t partial = ones_complement_sum({}, pseudo_header_sum(packet, v4, 6, tcp_length));
+  store_be16(&packet[l4 + 16], partial);
+  const auto store_native16 = [&](size_t at, size_t value) {
+    const uint16_t field = static_cast<uint16_t>(value);
+    std::memcpy(&header[at], &field, sizeof field);
+  };
+  header[0] = kVirtioNeedsChecksum;
+  header[1] = v4 ? kVirtioGsoTcpV4 : kVirtioGsoTcpV6;
+  store_native16(2, headers);
+  store_native16(4, segment_payload);
+  store_native16(6, l4);
+  store_native16(8, 16);
+}
+
 SplitOutcome split_offloaded_packet(std::span<const uint8_t> read, PacketBatch& out,
                                     size_t first_slot) noexcept {
   SplitOutcome outcome;

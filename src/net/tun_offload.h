@@ -9,7 +9,7 @@
 // turns one such read into ordinary IP packets with complete checksums, as the wire needs them.
 // Left out on purpose: UDP segmentation (USO, TUN_F_USO4/6 is not requested), IPv6 extension
 // headers before TCP (dropped as malformed: the kernel does not GSO them on a TUN), and the
-// reverse direction (writes go out with an empty header: no GRO towards the kernel yet).
+// reverse direction for anything but merged TCP (prepare_gso_write).
 #pragma once
 
 #include <cstddef>
@@ -48,6 +48,14 @@ struct SplitOutcome {
 // unchanged. On any drop, count is 0 and nothing in `out` is meant to be used. No allocation.
 SplitOutcome split_offloaded_packet(std::span<const uint8_t> read, PacketBatch& out,
                                     size_t first_slot) noexcept;
+
+// Turns `packet`, TCP segments merged into one (net::TcpCoalescer in uniform mode: plain IPv4
+// or IPv6 + TCP, complete checksums, every segment `segment_payload` bytes but the last), into
+// a super-packet for a TUN write with offloads: fills `header` (NEEDS_CSUM, TCPV4/TCPV6,
+// gso_size) and replaces the TCP checksum with the pseudo-header sum the kernel completes, as a
+// local TCP sender's GSO packet carries it. The kernel then takes it in one write.
+void prepare_gso_write(std::span<uint8_t> packet, size_t segment_payload,
+                       std::span<uint8_t, kVirtioNetHeaderSize> header) noexcept;
 
 // The Internet checksum (RFC 1071) of `bytes` added to `sum`, folded, not complemented.
 uint16_t ones_complement_sum(std::span<const uint8_t> bytes, uint32_t sum = 0) noexcept;

@@ -315,18 +315,18 @@ void SlirpSession::input_ip_packet(std::span<const uint8_t> packet) noexcept {
   }
 
   ++counters_.packets_in;
-  if (TcpCoalescer::eligible(info)) {
-    switch (coalescer_.add(info)) {
-      case TcpCoalescer::Added::kMerged:
+  if (net::TcpCoalescer::eligible(info.packet)) {
+    switch (coalescer_.add(info.packet)) {
+      case net::TcpCoalescer::Added::kMerged:
         ++counters_.coalesced_in;
         return;
-      case TcpCoalescer::Added::kMergedEnd:
+      case net::TcpCoalescer::Added::kMergedEnd:
         ++counters_.coalesced_in;
         flush_input();
         return;
-      case TcpCoalescer::Added::kNotMerged:
+      case net::TcpCoalescer::Added::kNotMerged:
         flush_input();
-        if (coalescer_.start(info)) return;
+        if (coalescer_.start(info.packet)) return;
         break;  // a wrong checksum: slirp gets it alone, and drops it
     }
   } else {

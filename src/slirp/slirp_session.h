@@ -41,10 +41,10 @@
 #include "net/event_loop.h"
 #include "net/ip_address.h"
 #include "net/packet_batch.h"
+#include "net/tcp_coalescer.h"
 #include "slirp/egress_policy.h"
 #include "slirp/ethernet.h"
 #include "slirp/packet.h"
-#include "slirp/tcp_coalescer.h"
 
 struct Slirp;
 
@@ -150,7 +150,7 @@ class SlirpSession final : private net::IoHandler, private net::TimerHandler {
 
   // One decrypted packet from the peer (any length; trailing padding beyond the IP length is
   // ignored). Checked, filtered and handed to slirp, or dropped/refused and counted.
-  // Consecutive TCP segments of one flow are held back and merged (TcpCoalescer): call
+  // Consecutive TCP segments of one flow are held back and merged (net::TcpCoalescer): call
   // flush_input() once the batch of packets at hand is through.
   void input_ip_packet(std::span<const uint8_t> packet) noexcept;
   // Hands slirp the merged segment input_ip_packet may be holding. Cheap when there is none.
@@ -231,7 +231,7 @@ class SlirpSession final : private net::IoHandler, private net::TimerHandler {
   bool in_slirp_ = false;
 
   std::vector<uint8_t> frame_buffer_;  // Ethernet header + one packet into slirp
-  TcpCoalescer coalescer_;             // builds merged segments in frame_buffer_
+  net::TcpCoalescer coalescer_;        // builds merged segments in frame_buffer_
   // One packet out of slirp (MSS clamp needs a copy), after room for a virtio_net_hdr.
   std::vector<uint8_t> out_buffer_;
   net::PacketBatch cut_batch_;           // segments/fragments of one oversized packet from slirp

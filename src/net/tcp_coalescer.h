@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // Merges consecutive in-order TCP segments of one flow into one larger segment (receive-side
-// coalescing, as Linux GRO does) before they enter libslirp, whose cost is per segment.
+// coalescing, as Linux GRO does): before they enter libslirp, whose cost is per segment, and
+// before the client writes them to its TUN device as one offloaded super-packet.
 //
 // A merged segment is what the peer's TCP would have sent with a larger MSS: the same headers,
 // the first segment's sequence number, the payloads back to back, PSH if the last one had it,
@@ -10,6 +11,9 @@
 // plain ACK segments with data (the last may add PSH); no IP options, IPv6 extension headers
 // or fragments; and a correct TCP checksum on each, so a corrupt segment is never hidden
 // inside a merged one with a valid checksum. Anything else is handed on unchanged.
+//
+// Uniform mode (for a TUN write with GSO, which the kernel cuts at one segment size): every
+// merged segment has the first one's payload size, except the last, which may be shorter.
 //
 // Use: for each packet, add(); when it answers kNotMerged, finish() what is pending (if any),
 // hand that on, then hand on the packet itself, or start() a new run with it. finish() also
@@ -22,14 +26,12 @@
 #include <cstdint>
 #include <span>
 
-#include "slirp/packet.h"
-
-namespace slirpvpn::slirp {
+namespace slirpvpn::net {
 
 class TcpCoalescer {
  public:
   // Merged packets are built in `buffer` and never exceed min(buffer.size(), max_packet) bytes.
-  TcpCoalescer(std::span<uint8_t> buffer, std::size_t max_packet) noexcept;
+  TcpCoalescer(std::span<uint8_t> buffer, std::size_t max_packet, bool uniform = false) noexcept;
 
   enum class Added : uint8_t {
     kMerged,     // appended to the pending segment
@@ -41,24 +43,29 @@ class TcpCoalescer {
   // How many segments the pending one holds.
   std::size_t pending_segments() const noexcept { return segments_; }
 
-  // True when `info` (a parsed, trimmed inner packet) may begin or join a merged segment.
-  static bool eligible(const IpInfo& info) noexcept;
+  // True when `packet` (an IP packet whose headers the caller has checked, trimmed to its IP
+  // length) may begin or join a merged segment.
+  static bool eligible(std::span<const uint8_t> packet) noexcept;
 
-  // Appends `info` to the pending segment if it continues it.
-  Added add(const IpInfo& info) noexcept;
-  // Begins a new pending segment with `info`; eligible(info) and !pending() (asserted).
+  // Appends `packet` to the pending segment if it continues it.
+  Added add(std::span<const uint8_t> packet) noexcept;
+  // Begins a new pending segment with `packet`; eligible(packet) and !pending() (asserted).
   // False if its checksum is wrong: nothing is pending then, hand it on alone.
-  bool start(const IpInfo& info) noexcept;
+  bool start(std::span<const uint8_t> packet) noexcept;
+  // The first segment's payload size: the GSO size of a uniform merged segment.
+  std::size_t first_payload() const noexcept { return first_payload_; }
   // Completes the pending segment (lengths and checksums; untouched if it is a single segment)
   // and returns it; nothing is pending afterwards. The span lives until the next start().
   std::span<const uint8_t> finish() noexcept;
 
  private:
   // The payload's ones'-complement sum, or nothing when the segment's checksum is wrong.
-  bool payload_sum_if_valid(const IpInfo& info, uint32_t& payload_sum) const noexcept;
+  static bool payload_sum_if_valid(std::span<const uint8_t> packet, std::size_t l4_offset,
+                                   std::size_t tcp_header, uint32_t& payload_sum) noexcept;
 
   std::span<uint8_t> buffer_;
   std::size_t max_packet_;
+  bool uniform_;
   std::size_t packet_length_ = 0;  // bytes of the pending packet in buffer_
   std::size_t l4_offset_ = 0;
   std::size_t tcp_header_ = 0;
@@ -66,6 +73,8 @@ class TcpCoalescer {
   uint32_t payload_sum_ = 0;  // folded to 16 bits, as if the payload started at an even offset
   std::size_t payload_length_ = 0;
   std::size_t segments_ = 0;
+  std::size_t first_payload_ = 0;
+  std::size_t last_payload_ = 0;
 };
 
-}  // namespace slirpvpn::slirp
+}  // namespace slirpvpn::net

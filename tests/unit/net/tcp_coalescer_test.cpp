@@ -1,16 +1,35 @@
 // SPDX-License-Identifier: MIT
 // TCP coalescing: merged segments are valid and carry exactly the payloads; non-continuations,
 // other flows, flags and corrupt segments are never merged.
-#include "slirp/tcp_coalescer.h"
+#include "net/tcp_coalescer.h"
 
 #include <gtest/gtest.h>
 
 #include <vector>
 
 #include "common/endian.h"
+#include "net/ip_address.h"
+#include "net/tun_offload.h"
 
-namespace slirpvpn::slirp {
+namespace slirpvpn::net {
 namespace {
+
+constexpr uint8_t kProtocolTcp = 6;
+constexpr uint8_t kTcpAck = 0x10;
+constexpr uint8_t kTcpFin = 0x01;
+constexpr std::size_t kIpv4HeaderSize = 20;
+constexpr std::size_t kIpv6HeaderSize = 40;
+constexpr std::size_t kTcpHeaderSize = 20;
+
+// The TCP checksum over the pseudo header and `tcp`, as stored (0 in the field) or verified
+// (0 when correct).
+uint16_t tcp_checksum(std::span<const uint8_t> packet, std::size_t l4) {
+  const bool v4 = (packet[0] >> 4) == 4;
+  const auto addresses = v4 ? packet.subspan(12, 8) : packet.subspan(8, 32);
+  const auto tcp = packet.subspan(l4);
+  return uint16_t(~ones_complement_sum(
+      tcp, ones_complement_sum(addresses, kProtocolTcp + uint32_t(tcp.size()))));
+}
 
 struct Segment {
   int version = 4;
@@ -34,9 +53,8 @@ std::vector<uint8_t> build(const Segment& s) {
   const std::size_t ip = s.version == 4 ? kIpv4HeaderSize : kIpv6HeaderSize;
   const std::size_t tcp_header = kTcpHeaderSize + s.options.size();
   std::vector<uint8_t> p(ip + tcp_header + s.payload.size());
-  const net::IpAddress source = *net::IpAddress::parse(s.version == 4 ? "10.0.2.15" : "fec0::15");
-  const net::IpAddress destination =
-      *net::IpAddress::parse(s.version == 4 ? "203.0.113.2" : "2001:db8::1");
+  const IpAddress source = *IpAddress::parse(s.version == 4 ? "10.0.2.15" : "fec0::15");
+  const IpAddress destination = *IpAddress::parse(s.version == 4 ? "203.0.113.2" : "2001:db8::1");
   if (s.version == 4) {
     p[0] = 0x45;
     store_be16(&p[2], uint16_t(p.size()));
@@ -46,7 +64,7 @@ std::vector<uint8_t> build(const Segment& s) {
     p[9] = kProtocolTcp;
     std::copy_n(source.bytes().begin(), 4, p.begin() + 12);
     std::copy_n(destination.bytes().begin(), 4, p.begin() + 16);
-    store_be16(&p[10], checksum_finish(checksum_partial(std::span(p).first(20))));
+    store_be16(&p[10], uint16_t(~ones_complement_sum(std::span(p).first(20))));
   } else {
     p[0] = 0x60;
     store_be16(&p[4], uint16_t(p.size() - ip));
@@ -66,17 +84,14 @@ std::vector<uint8_t> build(const Segment& s) {
   std::copy(s.options.begin(), s.options.end(), tcp + kTcpHeaderSize);
   std::copy(s.payload.begin(), s.payload.end(), tcp + tcp_header);
   store_be16(tcp + 16, 0);
-  uint16_t checksum =
-      transport_checksum(source, destination, kProtocolTcp, std::span(p).subspan(ip));
+  uint16_t checksum = tcp_checksum(p, ip);
   if (s.corrupt) checksum ^= 0x0101;
   store_be16(tcp + 16, checksum);
   return p;
 }
 
-IpInfo parse(const std::vector<uint8_t>& packet) {
-  IpInfo info;
-  EXPECT_EQ(parse_ip(packet, info), IpDrop::kNone);
-  return info;
+std::size_t l4_of(const std::vector<uint8_t>& packet) {
+  return (packet[0] >> 4) == 4 ? kIpv4HeaderSize : kIpv6HeaderSize;
 }
 
 class Coalescer : public ::testing::Test {
@@ -88,20 +103,19 @@ class Coalescer : public ::testing::Test {
   std::vector<std::vector<uint8_t>> run(const std::vector<std::vector<uint8_t>>& packets) {
     std::vector<std::vector<uint8_t>> out;
     for (const auto& packet : packets) {
-      const IpInfo info = parse(packet);
-      if (!TcpCoalescer::eligible(info)) {
+      if (!TcpCoalescer::eligible(packet)) {
         if (coalescer_.pending()) out.emplace_back(as_vector(coalescer_.finish()));
         out.push_back(packet);
         continue;
       }
-      const auto added = coalescer_.add(info);
+      const auto added = coalescer_.add(packet);
       if (added == TcpCoalescer::Added::kMerged) continue;
       if (added == TcpCoalescer::Added::kMergedEnd) {
         out.emplace_back(as_vector(coalescer_.finish()));
         continue;
       }
       if (coalescer_.pending()) out.emplace_back(as_vector(coalescer_.finish()));
-      if (!coalescer_.start(info)) out.push_back(packet);
+      if (!coalescer_.start(packet)) out.push_back(packet);
     }
     if (coalescer_.pending()) out.emplace_back(as_vector(coalescer_.finish()));
     return out;
@@ -111,18 +125,21 @@ class Coalescer : public ::testing::Test {
   }
 };
 
-// Payload of a valid TCP packet (checks the IP and TCP checksums on the way).
+// Payload of a valid TCP packet (checks the lengths, IPv4 header checksum and TCP checksum).
 std::vector<uint8_t> valid_payload(const std::vector<uint8_t>& packet, uint32_t* seq = nullptr,
                                    uint8_t* flags = nullptr) {
-  IpInfo info;
-  EXPECT_EQ(parse_ip(packet, info), IpDrop::kNone);
-  EXPECT_EQ(transport_checksum(info.source, info.destination, kProtocolTcp,
-                               info.packet.subspan(info.l4_offset)),
-            0);
-  if (seq) *seq = info.tcp_seq;
-  if (flags) *flags = info.tcp_flags;
-  const std::size_t header = std::size_t(packet[info.l4_offset + 12] >> 4) * 4;
-  return {packet.begin() + std::ptrdiff_t(info.l4_offset + header), packet.end()};
+  const std::size_t l4 = l4_of(packet);
+  if (l4 == kIpv4HeaderSize) {
+    EXPECT_EQ(load_be16(&packet[2]), packet.size());
+    EXPECT_EQ(ones_complement_sum(std::span(packet).first(20)), 0xffff);
+  } else {
+    EXPECT_EQ(load_be16(&packet[4]) + kIpv6HeaderSize, packet.size());
+  }
+  EXPECT_EQ(tcp_checksum(packet, l4), 0);
+  if (seq) *seq = load_be32(&packet[l4 + 4]);
+  if (flags) *flags = packet[l4 + 13];
+  const std::size_t header = std::size_t(packet[l4 + 12] >> 4) * 4;
+  return {packet.begin() + std::ptrdiff_t(l4 + header), packet.end()};
 }
 
 TEST_F(Coalescer, MergesConsecutiveSegmentsIntoOneValidSegment) {
@@ -192,10 +209,7 @@ TEST_F(Coalescer, NeverMergesWhatDiffers) {
   // A corrupt segment is handed on alone, still corrupt; its neighbours are not merged into it.
   const auto out = run({build(base), next([](Segment& s) { s.corrupt = true; })});
   ASSERT_EQ(out.size(), 2u);
-  IpInfo info = parse(out[1]);
-  EXPECT_NE(transport_checksum(info.source, info.destination, kProtocolTcp,
-                               info.packet.subspan(info.l4_offset)),
-            0);
+  EXPECT_NE(tcp_checksum(out[1], l4_of(out[1])), 0);
 }
 
 TEST_F(Coalescer, StopsAtTheSizeLimit) {
@@ -213,4 +227,30 @@ TEST_F(Coalescer, StopsAtTheSizeLimit) {
 }
 
 }  // namespace
-}  // namespace slirpvpn::slirp
+}  // namespace slirpvpn::net
+
+namespace slirpvpn::net {
+namespace {
+
+TEST(CoalescerUniform, MergesOnlyEqualSegmentsEndingWithAShorterOne) {
+  std::vector<uint8_t> buffer(65535);
+  TcpCoalescer uniform(buffer, 65535, /*uniform=*/true);
+  const auto segment = [](uint32_t seq, std::size_t size) {
+    Segment s;
+    s.seq = seq;
+    s.payload = payload_bytes(size, uint8_t(seq));
+    return build(s);
+  };
+  auto first = segment(1000, 1000);
+  ASSERT_TRUE(uniform.start(first));
+  EXPECT_EQ(uniform.add(segment(2000, 1000)), TcpCoalescer::Added::kMerged);
+  EXPECT_EQ(uniform.add(segment(3000, 1001)), TcpCoalescer::Added::kNotMerged);  // larger
+  EXPECT_EQ(uniform.add(segment(3000, 500)), TcpCoalescer::Added::kMerged);      // shorter: last
+  EXPECT_EQ(uniform.add(segment(3500, 500)), TcpCoalescer::Added::kNotMerged);
+  EXPECT_EQ(uniform.first_payload(), 1000u);
+  const auto merged = uniform.finish();
+  EXPECT_EQ(valid_payload({merged.begin(), merged.end()}).size(), 2500u);
+}
+
+}  // namespace
+}  // namespace slirpvpn::net
