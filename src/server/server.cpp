@@ -224,19 +224,9 @@ void Server::add_peer_stats(const PeerState& state, control::PeerSnapshot& peer)
   uint64_t denied = 0;
   for (auto count : counters.refused) denied += count;
   peer.extra.emplace_back("egress_denied", std::to_string(denied));
-  const auto add = [&peer](const char* name, uint64_t value) {
+  slirp::for_each_drop(state.session->counters(), [&peer](const char* name, uint64_t value) {
     if (value > 0) peer.extra.emplace_back(std::string("drop_") + name, std::to_string(value));
-  };
-  add("refused_reserved", counters.refused[size_t(slirp::EgressVerdict::kDenyReserved)]);
-  add("refused_server_address", counters.refused[size_t(slirp::EgressVerdict::kDenyServerAddress)]);
-  add("refused_operator", counters.refused[size_t(slirp::EgressVerdict::kDenyOperator)]);
-  uint64_t malformed = 0;
-  for (auto count : counters.ip_drops) malformed += count;
-  add("malformed_ip", malformed);
-  add("echo_refused", counters.echo_refused);
-  add("ipv6_disabled", counters.ipv6_disabled);
-  add("refusals_rate_limited", counters.refusals_rate_limited);
-  add("reply_queue_full", counters.reply_queue_full);
+  });
 }
 
 void Server::add_device_stats(control::DeviceSnapshot& snapshot) const {
@@ -652,37 +642,15 @@ void Server::print_stats() const {
   }
   slirp::SessionCounters total;
   for (const auto& state : peers_) {
-    if (!state->session) continue;
-    const auto& counters = state->session->counters();
-    for (size_t i = 0; i < total.refused.size(); ++i) total.refused[i] += counters.refused[i];
-    for (size_t i = 0; i < total.ip_drops.size(); ++i) total.ip_drops[i] += counters.ip_drops[i];
-    total.echo_refused += counters.echo_refused;
-    total.ipv6_disabled += counters.ipv6_disabled;
-    total.refusals_rate_limited += counters.refusals_rate_limited;
-    total.oversize_dropped += counters.oversize_dropped;
-    total.packets_in += counters.packets_in;
-    total.packets_out += counters.packets_out;
-    total.coalesced_in += counters.coalesced_in;
-    total.segmented_out += counters.segmented_out;
-    total.fragmented_out += counters.fragmented_out;
-    total.mss_raised_in += counters.mss_raised_in;
+    if (state->session) total += state->session->counters();
   }
-  const auto add = [&line](const char* name, uint64_t value) {
-    if (value > 0) line += std::string(" ") + name + "=" + std::to_string(value);
-  };
-  add("slirp_refused_reserved", total.refused[size_t(slirp::EgressVerdict::kDenyReserved)]);
-  add("slirp_refused_server_address",
-      total.refused[size_t(slirp::EgressVerdict::kDenyServerAddress)]);
-  add("slirp_refused_operator", total.refused[size_t(slirp::EgressVerdict::kDenyOperator)]);
-  uint64_t ip_drops = 0;
-  for (auto count : total.ip_drops) ip_drops += count;
-  add("slirp_malformed_ip", ip_drops);
-  add("slirp_echo_refused", total.echo_refused);
-  add("slirp_ipv6_disabled", total.ipv6_disabled);
-  add("slirp_refusals_rate_limited", total.refusals_rate_limited);
-  add("send_would_block", counters_.send_would_block);
-  add("send_refused", counters_.send_refused);
-  add("slirp_oversize", total.oversize_dropped);
+  slirp::for_each_drop(total, [&line](const char* name, uint64_t value) {
+    if (value > 0) line += std::string(" slirp_") + name + "=" + std::to_string(value);
+  });
+  if (counters_.send_would_block > 0) {
+    line += " send_would_block=" + std::to_string(counters_.send_would_block);
+  }
+  if (counters_.send_refused > 0) line += " send_refused=" + std::to_string(counters_.send_refused);
   // How the adapter shaped the traffic between the tunnel and slirp (see slirp::SessionConfig).
   std::fprintf(stderr,
                "slirp: packets_in=%llu coalesced_in=%llu mss_raised=%llu packets_out=%llu "

@@ -139,6 +139,35 @@ const SlirpCb SlirpCallbacks::kTable = {
     .timer_new_opaque = &SlirpCallbacks::timer_new_opaque,
 };
 
+SessionCounters& operator+=(SessionCounters& total, const SessionCounters& other) noexcept {
+  const auto add_array = [](auto& to, const auto& from) {
+    for (std::size_t i = 0; i < to.size(); ++i) to[i] += from[i];
+  };
+  total.packets_in += other.packets_in;
+  total.packets_out += other.packets_out;
+  add_array(total.ip_drops, other.ip_drops);
+  add_array(total.frame_drops, other.frame_drops);
+  add_array(total.refused, other.refused);
+  total.ipv6_disabled += other.ipv6_disabled;
+  total.echo_refused += other.echo_refused;
+  total.rst_sent += other.rst_sent;
+  total.icmp_prohibited_sent += other.icmp_prohibited_sent;
+  total.refusals_rate_limited += other.refusals_rate_limited;
+  total.mss_clamped_in += other.mss_clamped_in;
+  total.mss_clamped_out += other.mss_clamped_out;
+  total.coalesced_in += other.coalesced_in;
+  total.mss_raised_in += other.mss_raised_in;
+  total.segmented_out += other.segmented_out;
+  total.fragmented_out += other.fragmented_out;
+  total.oversize_dropped += other.oversize_dropped;
+  total.out_malformed += other.out_malformed;
+  total.neighbor_replies += other.neighbor_replies;
+  total.reply_queue_full += other.reply_queue_full;
+  total.guest_errors += other.guest_errors;
+  total.polls += other.polls;
+  return total;
+}
+
 bool ping_sockets_available() noexcept {
   static const bool available = [] {
     int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, IPPROTO_ICMP);

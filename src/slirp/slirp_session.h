@@ -135,6 +135,26 @@ struct SessionCounters {
   uint64_t polls = 0;         // slirp_pollfds_poll calls (tests: no idle polling)
 };
 
+// Adds every counter of `other` to `total` (the server's totals over its sessions).
+SessionCounters& operator+=(SessionCounters& total, const SessionCounters& other) noexcept;
+
+// Calls visit(name, value) for each reason the session refused or dropped a packet, under the
+// names the SIGUSR1 stats and `slirpvpn show` print.
+template <typename Visit>
+void for_each_drop(const SessionCounters& counters, Visit&& visit) {
+  visit("refused_reserved", counters.refused[std::size_t(EgressVerdict::kDenyReserved)]);
+  visit("refused_server_address", counters.refused[std::size_t(EgressVerdict::kDenyServerAddress)]);
+  visit("refused_operator", counters.refused[std::size_t(EgressVerdict::kDenyOperator)]);
+  uint64_t malformed = 0;
+  for (auto count : counters.ip_drops) malformed += count;
+  visit("malformed_ip", malformed);
+  visit("echo_refused", counters.echo_refused);
+  visit("ipv6_disabled", counters.ipv6_disabled);
+  visit("refusals_rate_limited", counters.refusals_rate_limited);
+  visit("reply_queue_full", counters.reply_queue_full);
+  visit("oversize", counters.oversize_dropped);
+}
+
 // Whether this process may open unprivileged ICMP echo sockets (net.ipv4.ping_group_range).
 bool ping_sockets_available() noexcept;
 

@@ -68,9 +68,11 @@ TEST(ServerConfigTest, EveryInterfaceKey) {
       "DenyDestinations = [2001:db8::/32]:443\n"
       "AllowDestinations = 10.9.0.0/16:1000-2000\n"
       "LogLevel = debug\n"
-      "SessionIdleTimeout = 30\n");
+      "SessionIdleTimeout = 30\n"
+      "SlirpMTU = 9000\n");
   ASSERT_TRUE(config) << config.error().to_string();
   const auto& i = config->interface;
+  EXPECT_EQ(i.slirp_mtu, 9000u);
   EXPECT_EQ(i.session_idle_timeout, std::chrono::seconds(30));
   EXPECT_EQ(i.listen_port, 51000);
   EXPECT_EQ(i.address_v4->to_string(), "10.9.0.1/16");
@@ -285,6 +287,8 @@ TEST(ServerConfigTest, InterfaceValueErrors) {
       /* 26 */
       {"SessionIdleTimeout = 86401", "SessionIdleTimeout: '86401' is not a number of seconds"},
       /* 27 */ {"SessionIdleTimeout = 5m", "SessionIdleTimeout: '5m'"},
+      /* 28 */ {"SlirpMTU = 65522", "SlirpMTU: '65522' is out of range (1280..65521)"},
+      /* 29 */ {"SlirpMTU = 1279", "SlirpMTU: '1279' is out of range"},
   };
   for (size_t i = 0; i < std::size(rows); ++i) {
     SCOPED_TRACE("row " + std::to_string(i));
