@@ -72,7 +72,8 @@ if [ "$(id -u)" -eq 0 ]; then
   for test in tests/integration/*.sh; do
     step "integration: $test"
     timeout 600 bash "$test" "$ROOT/build/release"
-    record "integration $(basename "$test" .sh)" $?
+    status=$?  # before the $(basename) below, which would reset $?
+    record "integration $(basename "$test" .sh)" $status
   done
   for name in $SANITIZED_INTEGRATION; do
     [ -f "tests/integration/$name.sh" ] || continue

@@ -34,8 +34,8 @@ struct ServerInterface {
   std::optional<net::IpAddress> dns_v6;
   uint32_t mtu = kDefaultMtu;
   // The link MTU inside the server between the adapter and libslirp (see slirp::SessionConfig);
-  // a peer's tunnel MTU above it raises it for that peer.
-  uint32_t slirp_mtu = kDefaultSlirpMtu;
+  // 0, or a peer's tunnel MTU above it: that peer's tunnel MTU.
+  uint32_t slirp_mtu = 0;
   bool ipv6 = true;
   // When true, the gateway address reaches the server host's own loopback (slirp's default,
   // off here because it exposes local-only services).

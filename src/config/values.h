@@ -23,10 +23,8 @@ using ValueResult = tl::expected<T, std::string>;
 inline constexpr uint32_t kMinMtu = 1280;
 inline constexpr uint32_t kMaxMtu = 65535;
 inline constexpr uint32_t kDefaultMtu = 1420;  // as wg-quick: 1500 - 80 bytes of IPv6+UDP+WG
-// libslirp's largest if_mtu (src/slirp.c), and the link MTU the server gives it by default (as
-// slirp4netns: 64 KiB less room for headers).
+// libslirp's largest if_mtu (src/slirp.c).
 inline constexpr uint32_t kMaxSlirpMtu = 65521;
-inline constexpr uint32_t kDefaultSlirpMtu = 65520;
 inline constexpr uint16_t kDefaultListenPort = 51820;
 
 enum class Protocol : uint8_t { kAny, kTcp, kUdp };

@@ -179,7 +179,11 @@ bool ping_sockets_available() noexcept {
 }
 
 SlirpSession::SlirpSession(const SessionConfig& config, net::EventLoop& loop, PacketSink& sink)
-    : config_(config),
+    : config_([&] {
+        SessionConfig effective = config;
+        if (effective.slirp_mtu == 0) effective.slirp_mtu = effective.mtu;
+        return effective;
+      }()),
       loop_(loop),
       sink_(sink),
       policy_([&] {
@@ -189,15 +193,15 @@ SlirpSession::SlirpSession(const SessionConfig& config, net::EventLoop& loop, Pa
         return egress;
       }()),
       frame_buffer_(kEthernetHeaderSize + kMaxIpPacket),
-      coalescer_(std::span(frame_buffer_).subspan(kEthernetHeaderSize), config.slirp_mtu),
+      coalescer_(std::span(frame_buffer_).subspan(kEthernetHeaderSize), kMaxIpPacket),
       cut_batch_(cut_slots(config.mtu), config.mtu),
       refusal_tokens_(kRefusalBurst) {
   std::copy_n(config.client.bytes().begin(), 4, guest_.ipv4.begin());
   std::copy_n(config.client6.bytes().begin(), 16, guest_.ipv6.begin());
   max_mss_v4_ = max_mss_for_mtu(config.mtu, 4);
   max_mss_v6_ = max_mss_for_mtu(config.mtu, 6);
-  slirp_mss_v4_ = max_mss_for_mtu(config.slirp_mtu, 4);
-  slirp_mss_v6_ = max_mss_for_mtu(config.slirp_mtu, 6);
+  slirp_mss_v4_ = max_mss_for_mtu(config_.slirp_mtu, 4);
+  slirp_mss_v6_ = max_mss_for_mtu(config_.slirp_mtu, 6);
   switch (config.icmp_echo) {
     case IcmpEchoMode::kDetect:
       echo_via_slirp_ = ping_sockets_available();
@@ -222,7 +226,7 @@ Expected<std::unique_ptr<SlirpSession>> SlirpSession::create(const SessionConfig
   if (config.mtu < kMinMtu || config.mtu > kMaxMtu) {
     return fail("slirp session", "MTU " + std::to_string(config.mtu) + " outside 68..65521");
   }
-  if (config.slirp_mtu < config.mtu || config.slirp_mtu > kMaxMtu) {
+  if (config.slirp_mtu != 0 && (config.slirp_mtu < config.mtu || config.slirp_mtu > kMaxMtu)) {
     return fail("slirp session", "slirp link MTU " + std::to_string(config.slirp_mtu) +
                                      " outside " + std::to_string(config.mtu) + "..65521");
   }
@@ -251,8 +255,8 @@ Expected<std::unique_ptr<SlirpSession>> SlirpSession::create(const SessionConfig
   slirp_config.vdhcp_start = to_in_addr(config.client);
   slirp_config.vnameserver = to_in_addr(config.dns);
   slirp_config.vnameserver6 = to_in6_addr(config.dns6);
-  slirp_config.if_mtu = config.slirp_mtu;
-  slirp_config.if_mru = config.slirp_mtu;
+  slirp_config.if_mtu = session->config_.slirp_mtu;
+  slirp_config.if_mru = session->config_.slirp_mtu;
   slirp_config.disable_host_loopback = config.disable_host_loopback;
   slirp_config.enable_emu = false;
   slirp_config.disable_dns = false;

@@ -96,11 +96,13 @@ struct SessionConfig {
   // to it. 1420 as WireGuard.
   std::size_t mtu = 1420;
   // The MTU of the virtual link between the adapter and libslirp (its if_mtu/if_mru), in
-  // mtu..65521. slirp's cost is per segment, so above `mtu` the adapter lets the peer's TCP
-  // flows use segments this large inside the server (raising the MSS the peer's SYN offers
-  // slirp) and cuts slirp's output back to `mtu`: TCP is segmented, other IPv4 fragmented,
-  // other IPv6 larger than `mtu` dropped and counted. Equal to `mtu`: no such cutting.
-  std::size_t slirp_mtu = 65520;
+  // mtu..65521; 0 means `mtu`. slirp's cost is per segment, so above `mtu` the adapter lets the
+  // peer's TCP flows use segments this large inside the server (raising the MSS the peer's SYN
+  // offers slirp) and cuts slirp's output back to `mtu`: TCP is segmented, other IPv4
+  // fragmented, other IPv6 larger than `mtu` dropped and counted. The price: slirp's TCP then
+  // counts its congestion window and retransmits in these large segments, which costs on slow
+  // or lossy paths. (Segments from the peer are merged up to 64 KiB whatever this is.)
+  std::size_t slirp_mtu = 0;
   // Without it, the gateway address reaches the server's 127.0.0.1.
   bool disable_host_loopback = true;
   std::vector<PortForward> port_forwards;

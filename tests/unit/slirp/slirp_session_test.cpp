@@ -126,9 +126,10 @@ struct Fixture : ::testing::Test {
   net::EventLoop loop = std::move(*net::EventLoop::create());
   CollectingSink sink;
 
-  std::unique_ptr<SlirpSession> make(bool host_loopback,
-                                     IcmpEchoMode echo = IcmpEchoMode::kRefuse) {
+  std::unique_ptr<SlirpSession> make(bool host_loopback, IcmpEchoMode echo = IcmpEchoMode::kRefuse,
+                                     std::size_t slirp_mtu = 0) {
     SessionConfig config;
+    config.slirp_mtu = slirp_mtu;
     config.disable_host_loopback = !host_loopback;
     config.icmp_echo = echo;
     auto session = SlirpSession::create(config, loop, sink);
@@ -276,6 +277,8 @@ TEST_F(Fixture, TcpSynToLoopbackListenerGetsClampedSynAck) {
   }
   EXPECT_GT(mss, 0);
   EXPECT_LE(mss, max_mss_for_mtu(1420, 4));
+  // Without a larger slirp link (the default) the client's offer reaches slirp unchanged.
+  EXPECT_EQ(session->counters().mss_raised_in, 0u);
   EXPECT_EQ(transport_checksum(syn_ack.source, syn_ack.destination, kProtocolTcp, tcp), 0);
   int accepted = accept(listener, nullptr, nullptr);
   EXPECT_GE(accepted, 0);
@@ -387,7 +390,7 @@ TEST_F(Fixture, IdleInstancesAreNotPolled) {
 // way in, slirp's large segments are cut back to the tunnel MTU on the way out, and both byte
 // streams arrive exact. The test plays the client's TCP by hand (it ACKs everything in order).
 TEST_F(Fixture, TcpStreamsCrossTheLargeInnerLinkExactly) {
-  auto session = make(/*host_loopback=*/true);
+  auto session = make(/*host_loopback=*/true, IcmpEchoMode::kRefuse, /*slirp_mtu=*/65520);
   ASSERT_NE(session, nullptr);
   int listener = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
   sockaddr_in address{};
