@@ -133,6 +133,8 @@ class Device {
   void release_indices(const ReleasedIndices& indices) noexcept;
   crypto::PrivateKey new_ephemeral() noexcept;
   Duration jitter() noexcept;
+  // Timers::on_data_sent with a jitter drawn only when the packet arms new_handshake.
+  void note_data_sent(Peer& peer, TimePoint now) noexcept;
 
   StaticIdentity identity_;
   RandomSource& random_;

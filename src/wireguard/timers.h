@@ -100,6 +100,9 @@ class Timers {
 
   // Event hooks (kernel timers.c names). Each is a no-op for arming after stop().
 
+  // Whether on_data_sent() would leave new_handshake as it is (an unanswered packet went
+  // already): then its jitter argument is not used.
+  bool new_handshake_armed() const noexcept { return armed(kNewHandshake); }
   // An authenticated non-keepalive data packet was sent. jitter in [0, kRekeyTimeoutJitterMax]
   // from the caller's RNG (the kernel adds it here too).
   void on_data_sent(TimePoint now, Duration jitter = Duration::zero()) noexcept;

@@ -17,8 +17,10 @@ class SeededRandom : public RandomSource {
  public:
   explicit SeededRandom(uint32_t seed) : engine_(seed) {}
   void fill(std::span<uint8_t> out) noexcept override {
+    ++fills;
     for (auto& byte : out) byte = uint8_t(engine_());
   }
+  size_t fills = 0;
 
  private:
   std::mt19937 engine_;
@@ -157,6 +159,23 @@ TEST_F(DevicePairTest, FirstPacketIsStagedThenDeliveredAfterHandshake) {
   EXPECT_TRUE(peer_a_->has_session());  // confirmed by the staged packet
   EXPECT_EQ(peer_a_->endpoint(), kAddressA);
   EXPECT_EQ(peer_a_->stats().handshakes_completed, 1u);
+}
+
+// The kernel's jitter is drawn for the packet that arms new_handshake only: a draw per packet
+// was a getrandom system call per packet.
+TEST_F(DevicePairTest, SendingDataDrawsRandomnessOnlyWhenATimerIsArmed) {
+  send_a_to_b(ip_packet(100, 1));
+  pump();
+  ASSERT_EQ(out_b_.delivered.size(), 1u);
+  send_b_to_a(ip_packet(100, 2));
+  pump();
+  const size_t before = random_a_.fills;
+  send_a_to_b(ip_packet(100, 3));
+  EXPECT_EQ(random_a_.fills, before + 1);  // arms new_handshake (b's answer disarmed it)
+  for (int i = 0; i < 100; ++i) ASSERT_GT(send_a_to_b(ip_packet(100, 4)).length, 0u);
+  EXPECT_EQ(random_a_.fills, before + 1);
+  pump();
+  EXPECT_EQ(out_b_.delivered.size(), 102u);
 }
 
 TEST_F(DevicePairTest, DataFlowsBothWaysAndReplayIsDropped) {
