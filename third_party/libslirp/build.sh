@@ -78,7 +78,8 @@ for patch in "$here"/patches/*.patch; do
 done
 
 # 3. Build and install into the prefix: static, optimised, no tests.
-CFLAGS="${CFLAGS:-} $extra_cflags" meson setup "$work/build" "$work/src" --prefix "$work/prefix" \
+# The flags go to the link too: meson links a test program, and sanitizer flags need their runtime.
+CFLAGS="${CFLAGS:-} $extra_cflags" LDFLAGS="${LDFLAGS:-} $extra_cflags" meson setup "$work/build" "$work/src" --prefix "$work/prefix" \
   --libdir lib -Ddefault_library=static --buildtype=release -Db_ndebug=if-release >/dev/null
 ninja -C "$work/build" -j "${JOBS:-2}" install >/dev/null
 echo "$stamp" >"$work/stamp"
