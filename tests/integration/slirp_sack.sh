@@ -109,7 +109,7 @@ sed 's/^/    flow (port client-sackOK slirp-sackOK pure-acks dup-acks sack-acks 
 read -r port cli_sack srv_sack pure dups sacks bad < <(tail -n 1 "$CAP/flows.txt")
 grep -m 3 'sack [0-9]' "$CAP/tun.txt" | sed 's/^ */    e.g. /'
 
-check "captured libslirp's SYN-ACK and ACKs of the upload (${pure:-0} pure ACKs)" \
+check "captured libslirp's SYN-ACK and ACKs of the upload (port ${port:-?}: ${pure:-0} pure ACKs)" \
   test "${pure:-0}" -gt 100
 check "the client's SYN offers SACK (${cli_sack:-?})" test "${cli_sack:-}" = yes
 check "libslirp's SYN-ACK carries SACK-permitted (${srv_sack:-?})" test "${srv_sack:-}" = yes
