@@ -431,7 +431,10 @@ void SlirpSession::input_ip_packet(std::span<const uint8_t> packet) noexcept {
                         info.version == 4 ? kEtherTypeIpv4 : kEtherTypeIpv6);
   pending_flow_ = pending;
   slirp_input_frame(frame);
-  if (pending_flow_.active && !pending_flow_.opened && !is_virtual_service(info.destination)) {
+  // (Without host loopback slirp refuses the gateway itself, opening nothing: not counted.)
+  const bool gateway = info.destination == config_.gateway || info.destination == config_.gateway6;
+  if (pending_flow_.active && !pending_flow_.opened &&
+      !(gateway && config_.disable_host_loopback)) {
     ++counters_.flow_not_opened;  // socket()/connect() failed (e.g. EMFILE): slirp answered
   }
   pending_flow_.active = false;

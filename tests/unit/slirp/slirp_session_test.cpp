@@ -4,8 +4,10 @@
 #include "slirp/slirp_session.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -738,6 +740,30 @@ TEST_F(LimitFixture, ProcessFdReserveStopsEveryPeer) {
   }
   // Freed sessions give their sockets back.
   EXPECT_EQ(budget.slirp_sockets, 0u);
+}
+
+TEST_F(LimitFixture, SocketFailureInsideSlirpIsCountedNotFatal) {
+  auto session = make_limited(unlimited());
+  ASSERT_NE(session, nullptr);
+  TcpListener listener;
+  UdpSocket server;
+  rlimit saved{};
+  ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &saved), 0);
+  // No fd left for this process: slirp's socket() fails with EMFILE (the kernel hands out the
+  // lowest free number, refused when it is not below the soft limit).
+  int lowest_free = 0;
+  while (fcntl(lowest_free, F_GETFD) != -1) ++lowest_free;
+  rlimit tight = saved;
+  tight.rlim_cur = rlim_t(lowest_free);
+  ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &tight), 0);
+  session->input_ip_packet(syn(48000, listener.port));
+  session->input_ip_packet(datagram(5400, server.port));
+  ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &saved), 0);
+  EXPECT_EQ(session->counters().flow_not_opened, 2u);
+  EXPECT_EQ(session->host_sockets().total(), 0u);
+  // slirp answered the SYN itself (ICMP unreachable); with fds back, flows open again.
+  session->input_ip_packet(syn(48001, listener.port));
+  EXPECT_EQ(session->host_sockets().tcp, 1u);
 }
 
 }  // namespace
