@@ -130,7 +130,8 @@ class Server final : wireguard::DeviceOutput,
   void add_device_stats(control::DeviceSnapshot& snapshot) const;
 
   // Re-reads RLIMIT_NOFILE and counts the process's fds that are not slirp host sockets
-  // (/proc/self/fd): control path only (start, session creation, idle sweep).
+  // (/proc/self/fd, else probing the fd table): control path only (start, session creation,
+  // idle sweep).
   void refresh_fd_budget() noexcept;
 
   PeerState& add_peer(const config::ServerPeer& peer_config,
