@@ -26,12 +26,27 @@ constexpr KeyRule kInterfaceKeys[] = {
     {"AllowDestinations", true},
     {"SlirpMTU"},
     {"SessionIdleTimeout"},
+    {"MaxTcpFlows"},
+    {"MaxUdpFlows"},
+    {"MaxHostSockets"},
+    {"MaxNewFlowsPerSecond"},
+    {"FdReserve"},
 };
 
 constexpr KeyRule kPeerKeys[] = {
-    {"PublicKey"},           {"PresharedKey"},      {"PresharedKeyFile"},
-    {"AllowedIPs", true},    {"Endpoint"},          {"MTU"},
-    {"PersistentKeepalive"}, {"ForwardPort", true}, {"Name"},
+    {"PublicKey"},
+    {"PresharedKey"},
+    {"PresharedKeyFile"},
+    {"AllowedIPs", true},
+    {"Endpoint"},
+    {"MTU"},
+    {"PersistentKeepalive"},
+    {"ForwardPort", true},
+    {"Name"},
+    {"MaxTcpFlows"},
+    {"MaxUdpFlows"},
+    {"MaxHostSockets"},
+    {"MaxNewFlowsPerSecond"},
 };
 
 // The default network (slirp's own defaults) and the host numbers slirp uses in it.
@@ -62,6 +77,19 @@ net::IpAddress broadcast_v4(const net::IpPrefix& network) {
   for (unsigned bit = network.length(); bit < 32; ++bit)
     out[bit / 8] |= uint8_t(0x80u >> (bit % 8));
   return net::IpAddress::v4(out);
+}
+
+ConfigExpected<void> parse_flow_limits(const IniSection& section, std::string_view file,
+                                       FlowLimitSettings& out) {
+  for (auto [key, slot] :
+       {std::pair{"MaxTcpFlows", &out.max_tcp_flows}, std::pair{"MaxUdpFlows", &out.max_udp_flows},
+        std::pair{"MaxHostSockets", &out.max_host_sockets},
+        std::pair{"MaxNewFlowsPerSecond", &out.max_new_flows_per_second}}) {
+    auto value = parse_single(section, key, file, parse_flow_limit);
+    if (!value) return tl::unexpected(value.error());
+    if (*value) *slot = **value;
+  }
+  return {};
 }
 
 bool is_printable(std::string_view text) {
@@ -159,6 +187,12 @@ ConfigExpected<void> parse_interface(const IniSection& section, std::string_view
   auto idle = parse_single(section, "SessionIdleTimeout", file, parse_idle_timeout);
   if (!idle) return tl::unexpected(idle.error());
   if (*idle) out.session_idle_timeout = **idle;
+  if (auto limits = parse_flow_limits(section, file, out.flow_limits); !limits) {
+    return tl::unexpected(limits.error());
+  }
+  auto reserve = parse_single(section, "FdReserve", file, parse_fd_reserve);
+  if (!reserve) return tl::unexpected(reserve.error());
+  if (*reserve) out.fd_reserve = **reserve;
 
   for (auto [key, rules] : {std::pair{"DenyDestinations", &out.deny_destinations},
                             std::pair{"AllowDestinations", &out.allow_destinations}}) {
@@ -224,6 +258,9 @@ ConfigExpected<ServerPeer> parse_peer(const IniSection& section, std::string_vie
   auto mtu = parse_single(section, "MTU", file, parse_mtu);
   if (!mtu) return tl::unexpected(mtu.error());
   peer.mtu = *mtu;
+  if (auto limits = parse_flow_limits(section, file, peer.flow_limits); !limits) {
+    return tl::unexpected(limits.error());
+  }
 
   auto forwards = parse_list(section, "ForwardPort", file, parse_forward_port);
   if (!forwards) return tl::unexpected(forwards.error());

@@ -21,6 +21,20 @@ namespace slirpvpn::config {
 // and then is not torn down and rebuilt between packets.
 inline constexpr std::chrono::seconds kDefaultSessionIdleTimeout{300};
 
+// FdReserve's default: fds the server keeps for handshakes, the UAPI and reloads once slirp's
+// host sockets fill the rest of RLIMIT_NOFILE (a UAPI client or a reload needs a handful).
+inline constexpr uint32_t kDefaultFdReserve = 64;
+
+// Per-peer flow limits (see slirp::FlowLimits for the defaults); unset: the [Interface]'s value,
+// else the default. 0: unlimited.
+struct FlowLimitSettings {
+  std::optional<uint32_t> max_tcp_flows;
+  std::optional<uint32_t> max_udp_flows;
+  std::optional<uint32_t> max_host_sockets;
+  std::optional<uint32_t> max_new_flows_per_second;
+  bool operator==(const FlowLimitSettings&) const = default;
+};
+
 // [Interface]. Each peer gets its own slirp network with these addresses.
 struct ServerInterface {
   crypto::PrivateKey private_key;
@@ -46,6 +60,11 @@ struct ServerInterface {
   // A peer's slirp network is freed after this long without traffic while it has no open flow
   // and no port forward (memory for many idle peers); the next packet recreates it. 0: never.
   std::chrono::seconds session_idle_timeout = kDefaultSessionIdleTimeout;
+  // Every peer's flow limits, unless its [Peer] sets its own.
+  FlowLimitSettings flow_limits;
+  // New flows of every peer are refused once the process's open fds reach RLIMIT_NOFILE less
+  // this.
+  uint32_t fd_reserve = kDefaultFdReserve;
 
   std::optional<net::IpPrefix> network_v4() const;
   std::optional<net::IpPrefix> network_v6() const;
@@ -64,8 +83,9 @@ struct ServerPeer {
   std::chrono::seconds persistent_keepalive{0};  // 0: off
   std::optional<uint32_t> mtu;                   // per-peer tunnel MTU; nullopt: the interface's
   std::vector<ForwardPort> forward_ports;
-  std::string name;  // a label for logs and `show`; may be empty
-  int line = 0;      // of the [Peer] header, for messages about this peer
+  FlowLimitSettings flow_limits;  // overrides the [Interface]'s, key by key
+  std::string name;               // a label for logs and `show`; may be empty
+  int line = 0;                   // of the [Peer] header, for messages about this peer
 };
 
 struct ServerConfig {

@@ -178,6 +178,20 @@ ValueResult<std::chrono::seconds> parse_idle_timeout(std::string_view text) {
   return std::chrono::seconds(*value);
 }
 
+ValueResult<uint32_t> parse_flow_limit(std::string_view text) {
+  if (equals_ignore_case(text, "unlimited")) return 0;
+  auto value = parse_unsigned(text, 0, kMaxFlowLimit);
+  if (!value) {
+    return bad(text, "is not a limit (0.." + std::to_string(kMaxFlowLimit) +
+                         ", 0 or 'unlimited' for none)");
+  }
+  return uint32_t(*value);
+}
+
+ValueResult<uint32_t> parse_fd_reserve(std::string_view text) {
+  return parse_unsigned(text, kMinFdReserve, 65536).map([](uint64_t v) { return uint32_t(v); });
+}
+
 ValueResult<LogLevel> parse_log_level(std::string_view text) {
   for (auto level : {LogLevel::kError, LogLevel::kWarn, LogLevel::kInfo, LogLevel::kDebug}) {
     if (equals_ignore_case(text, log_level_name(level))) return level;

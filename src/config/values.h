@@ -101,6 +101,12 @@ ValueResult<std::chrono::seconds> parse_keepalive(std::string_view text);
 // 0..86400 seconds, or "off"/"never" (= 0 = never).
 ValueResult<std::chrono::seconds> parse_idle_timeout(std::string_view text);
 ValueResult<LogLevel> parse_log_level(std::string_view text);
+// A flow limit (MaxTcpFlows, ...): 0..kMaxFlowLimit, or "unlimited" (= 0 = no limit).
+inline constexpr uint32_t kMaxFlowLimit = 1048576;
+ValueResult<uint32_t> parse_flow_limit(std::string_view text);
+// FdReserve: kMinFdReserve..65536 fds kept free for handshakes, the UAPI and reloads.
+inline constexpr uint32_t kMinFdReserve = 16;
+ValueResult<uint32_t> parse_fd_reserve(std::string_view text);
 ValueResult<RouteTable> parse_table(std::string_view text);
 ValueResult<FwMark> parse_fwmark(std::string_view text);
 ValueResult<net::IpAddress> parse_address(std::string_view text);

@@ -35,6 +35,8 @@ void compare_interface(const config::ServerInterface& running, const config::Ser
   if (running.host_loopback != file.host_loopback) out.push_back("HostLoopback");
   if (running.deny_destinations != file.deny_destinations) out.push_back("DenyDestinations");
   if (running.allow_destinations != file.allow_destinations) out.push_back("AllowDestinations");
+  if (running.flow_limits != file.flow_limits) out.push_back("flow limits (Max*)");
+  if (running.fd_reserve != file.fd_reserve) out.push_back("FdReserve");
 }
 
 }  // namespace
@@ -70,6 +72,7 @@ ReloadPlan plan_reload(const config::ServerInterface& running_interface,
     update.endpoint = now.endpoint != wanted.endpoint && wanted.endpoint.has_value();
     update.name = now.name != wanted.name;
     update.session = now.mtu != wanted.mtu || now.forward_ports != wanted.forward_ports;
+    update.flow_limits = now.flow_limits != wanted.flow_limits;
     if (update.any()) {
       plan.updated.push_back(update);
     } else {

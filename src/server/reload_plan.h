@@ -25,9 +25,11 @@ struct PeerUpdate {
   // MTU or ForwardPort changed: the peer's slirp network is rebuilt (its flows end); its
   // WireGuard session and keys are kept.
   bool session = false;
+  // The [Peer]'s flow limits changed: they apply to the running session's new flows.
+  bool flow_limits = false;
 
   bool any() const noexcept {
-    return preshared_key || allowed_ips || keepalive || endpoint || name || session;
+    return preshared_key || allowed_ips || keepalive || endpoint || name || session || flow_limits;
   }
 };
 

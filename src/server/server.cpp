@@ -2,6 +2,8 @@
 // The server's event loop wiring: UDP batches, the protocol device, slirp sessions, signals.
 #include "server/server.h"
 
+#include <dirent.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
 #include <sys/epoll.h>
@@ -10,6 +12,7 @@
 #include <malloc.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
 #include <string>
 
@@ -31,12 +34,20 @@ constexpr net::Duration kMaxIdleSweep = std::chrono::seconds(30);
 
 // Everything that went through a session in either direction, refusals included: a change
 // means the peer used its network since the last sweep. Keepalives never reach the session.
+uint64_t flows_refused(const slirp::SlirpSession* session) noexcept {
+  if (session == nullptr) return 0;
+  uint64_t total = 0;
+  for (auto count : session->counters().flows_refused) total += count;
+  return total;
+}
+
 uint64_t session_activity(const slirp::SessionCounters& counters) noexcept {
   uint64_t total = counters.packets_in + counters.packets_out + counters.ipv6_disabled +
                    counters.echo_refused + counters.rst_sent + counters.icmp_prohibited_sent +
                    counters.refusals_rate_limited;
   for (auto count : counters.ip_drops) total += count;
   for (auto count : counters.refused) total += count;
+  for (auto count : counters.flows_refused) total += count;
   return total;
 }
 
@@ -47,6 +58,42 @@ void raise_file_limit() {
     limit.rlim_cur = limit.rlim_max;
     setrlimit(RLIMIT_NOFILE, &limit);
   }
+}
+
+// The size of this process's fd table (FDSize in /proc/self/status, which stays readable when
+// the process is not dumpable): every open fd is below it. 0 if unknown.
+std::size_t fd_table_size() noexcept {
+  std::FILE* status = std::fopen("/proc/self/status", "re");
+  if (status == nullptr) return 0;
+  char line[256];
+  std::size_t size = 0;
+  while (std::fgets(line, sizeof line, status) != nullptr) {
+    if (std::sscanf(line, "FDSize: %zu", &size) == 1) break;
+  }
+  std::fclose(status);
+  return size;
+}
+
+// Open fds of this process. Under the sandbox /proc/self/fd cannot be listed (getdents64 is
+// refused): then every number below the fd table's size is probed (a few thousand fcntl calls at
+// most, control path only).
+std::size_t count_open_fds(std::size_t limit) noexcept {
+  if (DIR* dir = opendir("/proc/self/fd")) {
+    std::size_t count = 0;
+    errno = 0;
+    while (const dirent* entry = readdir(dir)) {
+      if (entry->d_name[0] != '.') ++count;
+    }
+    const bool listed = errno == 0 && count > 0;  // the sandbox refuses getdents64 (EPERM)
+    closedir(dir);
+    if (listed) return count - 1;  // opendir's own fd
+  }
+  std::size_t end = fd_table_size();
+  if (end == 0) end = std::min<std::size_t>(limit == 0 ? 65536 : limit, 65536);
+  std::size_t count = 0;
+  for (std::size_t fd = 0; fd < end; ++fd)
+    count += fcntl(int(fd), F_GETFL) != -1 ? 1 : 0;  // F_GETFL: the sandbox allows it
+  return count;
 }
 
 // The inner packet's source address; the device has checked the IP header's length already.
@@ -103,6 +150,7 @@ Expected<std::unique_ptr<Server>> Server::create(config::ServerConfig config,
                                       ": could not create its slirp network");
     }
   }
+  server->fd_budget_.reserve = server->config_.interface.fd_reserve;
   server->arm_idle_sweep(net::Clock::now());
   if (auto added = server->loop_.add(server->socket_.fd(), EPOLLIN, server.get()); !added) {
     return tl::unexpected(added.error());
@@ -118,6 +166,8 @@ Expected<std::unique_ptr<Server>> Server::create(config::ServerConfig config,
     if (!uapi) return tl::unexpected(uapi.error());
     server->uapi_ = std::move(*uapi);
   }
+  // After every fd of the server's own is open (sockets, epoll, signals, UAPI).
+  server->refresh_fd_budget();
   return server;
 }
 
@@ -220,6 +270,8 @@ void Server::add_peer_stats(const PeerState& state, control::PeerSnapshot& peer)
   const auto flows = state.session->flow_count();
   peer.extra.emplace_back("tcp_flows", std::to_string(flows.tcp));
   peer.extra.emplace_back("udp_flows", std::to_string(flows.udp));
+  // Exact, from slirp's socket callbacks (the flow limits count these).
+  peer.extra.emplace_back("host_sockets", std::to_string(state.session->host_sockets().total()));
   const auto& counters = state.session->counters();
   uint64_t denied = 0;
   for (auto count : counters.refused) denied += count;
@@ -400,6 +452,8 @@ void Server::apply_peer_update(const config::ServerPeer& wanted, const PeerUpdat
   }
   if (update.endpoint && endpoint) state->peer.set_endpoint(*endpoint);
   state->config = wanted;
+  state->session_config.limits = flow_limits(config_.interface, wanted);
+  if (state->session) state->session->set_limits(state->session_config.limits);
   if (update.session) {
     state->session_config = make_session_config(config_.interface, wanted, host_addresses_);
     state->session.reset();
@@ -462,6 +516,7 @@ void Server::deliver_packet(wireguard::Peer& peer, std::span<uint8_t> packet) no
 
 bool Server::ensure_session(PeerState& state) noexcept {
   if (state.session) return true;
+  state.session_config.fd_budget = &fd_budget_;
   auto session = slirp::SlirpSession::create(state.session_config, loop_, state);
   if (!session) {
     ++counters_.session_create_failed;
@@ -471,9 +526,21 @@ bool Server::ensure_session(PeerState& state) noexcept {
   }
   state.session = std::move(*session);
   ++counters_.sessions_created;
+  refresh_fd_budget();
   state.session_activity = 0;
   state.session_active_at = net::Clock::now();
   return true;
+}
+
+void Server::refresh_fd_budget() noexcept {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY) {
+    fd_budget_.limit = std::size_t(limit.rlim_cur);
+  }
+  const std::size_t open = count_open_fds(fd_budget_.limit);
+  // An fd slirp closed without telling (rare error paths) is counted in slirp_sockets until its
+  // number is reused: the budget errs on the safe side.
+  fd_budget_.other_fds = open > fd_budget_.slirp_sockets ? open - fd_budget_.slirp_sockets : 0;
 }
 
 void Server::arm_idle_sweep(net::TimePoint now) noexcept {
@@ -485,6 +552,7 @@ void Server::arm_idle_sweep(net::TimePoint now) noexcept {
 
 void Server::IdleSweep::on_timer(net::TimePoint now) noexcept {
   server.idle_sweep_timer_ = net::kNoTimer;
+  server.refresh_fd_budget();
   server.sweep_idle_sessions(now);
   server.arm_idle_sweep(now);
 }
@@ -617,20 +685,28 @@ void Server::print_stats() const {
     const auto& endpoint = state->peer.endpoint();
     std::fprintf(stderr,
                  "stats: peer=%s endpoint=%s rx_bytes=%llu tx_bytes=%llu handshakes=%llu "
-                 "slirp_fds=%zu\n",
+                 "slirp_fds=%zu host_sockets=%zu tcp_flows=%zu udp_flows=%zu "
+                 "flows_refused=%llu\n",
                  key_text(state->peer.public_key()).c_str(),
                  endpoint.empty() ? "(none)" : net::to_endpoint(endpoint).to_string().c_str(),
                  static_cast<unsigned long long>(stats.rx_bytes),
                  static_cast<unsigned long long>(stats.tx_bytes),
                  static_cast<unsigned long long>(stats.handshakes_completed),
-                 state->session ? state->session->registered_fd_count() : size_t(0));
+                 state->session ? state->session->registered_fd_count() : size_t(0),
+                 state->session ? state->session->host_sockets().total() : size_t(0),
+                 state->session ? state->session->host_sockets().tcp : size_t(0),
+                 state->session ? state->session->host_sockets().udp : size_t(0),
+                 static_cast<unsigned long long>(flows_refused(state->session.get())));
   }
   size_t active = 0;
   for (const auto& state : peers_) active += state->session ? 1 : 0;
-  std::fprintf(stderr, "sessions: active=%zu created=%llu freed_idle=%llu create_failed=%llu\n",
+  std::fprintf(stderr,
+               "sessions: active=%zu created=%llu freed_idle=%llu create_failed=%llu "
+               "fd_limit=%zu fd_reserve=%zu other_fds=%zu slirp_sockets=%zu\n",
                active, static_cast<unsigned long long>(counters_.sessions_created),
                static_cast<unsigned long long>(counters_.sessions_freed_idle),
-               static_cast<unsigned long long>(counters_.session_create_failed));
+               static_cast<unsigned long long>(counters_.session_create_failed), fd_budget_.limit,
+               fd_budget_.reserve, fd_budget_.other_fds, fd_budget_.slirp_sockets);
   std::string line = "drops:";
   const auto& drops = device_->drops();
   for (size_t i = 1; i < size_t(wireguard::DropReason::kCount); ++i) {

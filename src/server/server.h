@@ -129,6 +129,11 @@ class Server final : wireguard::DeviceOutput,
   static std::string label_of(const PeerState& state);
   void add_device_stats(control::DeviceSnapshot& snapshot) const;
 
+  // Re-reads RLIMIT_NOFILE and counts the process's fds that are not slirp host sockets
+  // (/proc/self/fd, else probing the fd table): control path only (start, session creation,
+  // idle sweep).
+  void refresh_fd_budget() noexcept;
+
   PeerState& add_peer(const config::ServerPeer& peer_config,
                       const wireguard::PeerAddress& endpoint);
   void remove_peer(PeerState& state);
@@ -172,6 +177,8 @@ class Server final : wireguard::DeviceOutput,
   IdleSweep idle_sweep_{*this};
   net::TimerId idle_sweep_timer_ = net::kNoTimer;
   ServerCounters counters_;
+  // Shared by every session (slirp::FdBudget): new flows stop at RLIMIT_NOFILE - FdReserve.
+  slirp::FdBudget fd_budget_;
   std::vector<net::IpAddress> host_addresses_;
   std::unique_ptr<control::UapiSocket> uapi_;
 };

@@ -7,6 +7,8 @@
 #include <ifaddrs.h>
 #include <netinet/in.h>
 
+#include "crypto/x25519.h"
+
 namespace slirpvpn::server {
 namespace {
 
@@ -46,6 +48,27 @@ slirp::EgressRule to_egress_rule(const config::DestinationRule& rule) {
 
 }  // namespace
 
+slirp::FlowLimits flow_limits(const config::ServerInterface& interface,
+                              const config::ServerPeer& peer) {
+  slirp::FlowLimits limits;
+  const auto pick = [](uint32_t& out, const std::optional<uint32_t>& own,
+                       const std::optional<uint32_t>& shared) {
+    if (own) {
+      out = *own;
+    } else if (shared) {
+      out = *shared;
+    }
+  };
+  const auto& own = peer.flow_limits;
+  const auto& shared = interface.flow_limits;
+  pick(limits.max_tcp_flows, own.max_tcp_flows, shared.max_tcp_flows);
+  pick(limits.max_udp_flows, own.max_udp_flows, shared.max_udp_flows);
+  pick(limits.max_host_sockets, own.max_host_sockets, shared.max_host_sockets);
+  pick(limits.max_new_flows_per_second, own.max_new_flows_per_second,
+       shared.max_new_flows_per_second);
+  return limits;
+}
+
 slirp::SessionConfig make_session_config(const config::ServerInterface& interface,
                                          const config::ServerPeer& peer,
                                          const std::vector<net::IpAddress>& server_addresses) {
@@ -83,6 +106,8 @@ slirp::SessionConfig make_session_config(const config::ServerInterface& interfac
     session.egress.deny.push_back(to_egress_rule(rule));
   }
   session.egress.server_addresses = server_addresses;
+  session.limits = flow_limits(interface, peer);
+  session.log_name = peer.name.empty() ? crypto::encode_key(peer.public_key.span()) : peer.name;
   session.egress.virtual_services = {session.gateway, session.dns};
   if (session.ipv6_enabled) {
     session.egress.virtual_services.push_back(session.gateway6);

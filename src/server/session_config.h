@@ -15,6 +15,10 @@ slirp::SessionConfig make_session_config(const config::ServerInterface& interfac
                                          const config::ServerPeer& peer,
                                          const std::vector<net::IpAddress>& server_addresses);
 
+// The peer's flow limits: its [Peer] keys, else the [Interface]'s, else slirp's defaults.
+slirp::FlowLimits flow_limits(const config::ServerInterface& interface,
+                              const config::ServerPeer& peer);
+
 // Every address configured on the host's interfaces (getifaddrs), loopback included.
 std::vector<net::IpAddress> host_addresses();
 

@@ -3,6 +3,7 @@
 #include "slirp/slirp_session.h"
 
 #include <slirp/libslirp.h>
+#include <spdlog/spdlog.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -34,6 +35,12 @@ constexpr std::size_t kMaxIpPacket = 65535;
 // per second; this keeps a scanning client from making us a reflector).
 constexpr double kRefusalBurst = 50;
 constexpr double kRefusalPerSecond = 100;
+
+// New-flow token bucket: a burst of this many seconds' worth of the rate (a browser opening a
+// page with many hosts at once).
+constexpr double kFlowBurstSeconds = 2;
+// A peer at a limit refuses flows continually: one log line per reason per this interval.
+constexpr auto kRefusalLogInterval = std::chrono::seconds(10);
 
 uint32_t to_epoll(int slirp_events) {
   uint32_t events = 0;
@@ -114,7 +121,7 @@ struct SlirpCallbacks {
     // Re-armed by the fill that follows every slirp call; outside one, do it now.
     if (!self(opaque)->in_slirp_) self(opaque)->request_service();
   }
-  static void register_poll_fd(int, void*) {}
+  static void register_poll_fd(int fd, void* opaque) { self(opaque)->on_register_fd(fd); }
   static void unregister_poll_fd(int fd, void* opaque) { self(opaque)->on_unregister_fd(fd); }
   static void notify(void* opaque) { self(opaque)->request_service(); }
   static int add_poll(int fd, int events, void* opaque) {
@@ -165,7 +172,45 @@ SessionCounters& operator+=(SessionCounters& total, const SessionCounters& other
   total.reply_queue_full += other.reply_queue_full;
   total.guest_errors += other.guest_errors;
   total.polls += other.polls;
+  add_array(total.flows_refused, other.flows_refused);
+  total.flows_opened += other.flows_opened;
+  total.flow_not_opened += other.flow_not_opened;
   return total;
+}
+
+const char* flow_refusal_name(FlowRefusal reason) noexcept {
+  switch (reason) {
+    case FlowRefusal::kFdReserve:
+      return "fd_reserve";
+    case FlowRefusal::kHostSockets:
+      return "host_sockets";
+    case FlowRefusal::kTcpFlows:
+      return "tcp_flows";
+    case FlowRefusal::kUdpFlows:
+      return "udp_flows";
+    case FlowRefusal::kNewFlowRate:
+      return "new_flow_rate";
+    case FlowRefusal::kCount:
+      break;
+  }
+  return "?";
+}
+
+std::size_t SlirpSession::FlowKeyHash::operator()(const FlowKey& key) const noexcept {
+  // FNV-1a over the key's fields: cheap, and the keys come from one peer's own flows.
+  uint64_t hash = 1469598103934665603ull;
+  const auto mix = [&hash](uint8_t byte) {
+    hash ^= byte;
+    hash *= 1099511628211ull;
+  };
+  for (uint8_t byte : key.source) mix(byte);
+  for (uint8_t byte : key.destination) mix(byte);
+  mix(uint8_t(key.source_port >> 8));
+  mix(uint8_t(key.source_port));
+  mix(uint8_t(key.destination_port >> 8));
+  mix(uint8_t(key.destination_port));
+  mix(key.protocol);
+  return std::size_t(hash);
 }
 
 bool ping_sockets_available() noexcept {
@@ -218,6 +263,10 @@ SlirpSession::SlirpSession(const SessionConfig& config, net::EventLoop& loop, Pa
   wanted_.reserve(64);
   registered_.reserve(64);
   refusal_refill_ = loop.now();
+  flow_tokens_ = kFlowBurstSeconds * config.limits.max_new_flows_per_second;
+  flow_refill_ = loop.now();
+  host_socket_fds_.reserve(64);
+  flow_keys_.reserve(64);
 }
 
 Expected<std::unique_ptr<SlirpSession>> SlirpSession::create(const SessionConfig& config,
@@ -303,6 +352,7 @@ SlirpSession::~SlirpSession() {
     in_slirp_ = true;
     slirp_cleanup(slirp_);  // closes its sockets, calling unregister_poll_fd for most
   }
+  if (config_.fd_budget != nullptr) config_.fd_budget->slirp_sockets -= host_socket_fds_.size();
   for (const auto& [fd, registration] : registered_) {
     if (loop_.handler_of(fd) == this) loop_.remove(fd);
   }
@@ -346,6 +396,8 @@ void SlirpSession::input_ip_packet(std::span<const uint8_t> packet) noexcept {
     refuse(info);
     return;
   }
+  PendingFlow pending;
+  if (!admit_flow(info, pending)) return;
 
   ++counters_.packets_in;
   if (net::TcpCoalescer::eligible(info.packet)) {
@@ -377,7 +429,15 @@ void SlirpSession::input_ip_packet(std::span<const uint8_t> packet) noexcept {
   }
   write_ethernet_header(frame, kGatewayMac, guest_.mac,
                         info.version == 4 ? kEtherTypeIpv4 : kEtherTypeIpv6);
+  pending_flow_ = pending;
   slirp_input_frame(frame);
+  // (Without host loopback slirp refuses the gateway itself, opening nothing: not counted.)
+  const bool gateway = info.destination == config_.gateway || info.destination == config_.gateway6;
+  if (pending_flow_.active && !pending_flow_.opened &&
+      !(gateway && config_.disable_host_loopback)) {
+    ++counters_.flow_not_opened;  // socket()/connect() failed (e.g. EMFILE): slirp answered
+  }
+  pending_flow_.active = false;
   // slirp may have opened a socket or queued a delayed ACK: poll it after this loop pass.
   request_service();
 }
@@ -440,6 +500,105 @@ void SlirpSession::refuse(const IpInfo& info) noexcept {
     ++counters_.icmp_prohibited_sent;
     deliver(std::span(refusal_buffer_.data(), size));
   }
+}
+
+bool SlirpSession::admit_flow(const IpInfo& info, PendingFlow& pending) noexcept {
+  pending = PendingFlow{};
+  if (info.non_first_fragment) return true;
+  FlowKey key;
+  bool keyed = true;
+  FlowKind kind = FlowKind::kDatagram;
+  if (info.protocol == kProtocolTcp && info.has_ports) {
+    if ((info.tcp_flags & (kTcpSyn | kTcpAck | kTcpRst)) != kTcpSyn) return true;
+    kind = FlowKind::kTcp;
+    std::copy(info.destination.bytes().begin(), info.destination.bytes().end(),
+              key.destination.begin());
+    key.destination_port = info.destination_port;
+  } else if (info.protocol == kProtocolUdp && info.has_ports) {
+    // slirp finds a UDP socket by the peer's source address and port alone (udp_input).
+    // A UDP ForwardPort's replies go out through its listening socket: not a new flow.
+    for (const PortForward& forward : config_.port_forwards) {
+      if (forward.udp && forward.guest_port == info.source_port) return true;
+    }
+  } else if (info.version == 4 && info.protocol == kProtocolIcmp && info.icmp_type == 8 &&
+             !is_virtual_service(info.destination)) {
+    keyed = false;  // icmp_input opens a socket per echo request
+  } else {
+    return true;
+  }
+  if (keyed) {
+    std::copy(info.source.bytes().begin(), info.source.bytes().end(), key.source.begin());
+    key.source_port = info.source_port;
+    key.protocol = info.protocol;
+    if (flow_keys_.contains(key)) return true;  // slirp has its socket: not a new flow
+  }
+
+  const FlowLimits& limits = config_.limits;
+  FlowRefusal reason = FlowRefusal::kCount;
+  if (config_.fd_budget != nullptr && config_.fd_budget->exhausted()) {
+    reason = FlowRefusal::kFdReserve;
+  } else if (limits.max_host_sockets != 0 && host_sockets_.total() >= limits.max_host_sockets) {
+    reason = FlowRefusal::kHostSockets;
+  } else if (kind == FlowKind::kTcp && limits.max_tcp_flows != 0 &&
+             host_sockets_.tcp >= limits.max_tcp_flows) {
+    reason = FlowRefusal::kTcpFlows;
+  } else if (kind == FlowKind::kDatagram && limits.max_udp_flows != 0 &&
+             host_sockets_.udp >= limits.max_udp_flows) {
+    reason = FlowRefusal::kUdpFlows;
+  } else if (!take_flow_token()) {
+    reason = FlowRefusal::kNewFlowRate;
+  }
+  if (reason != FlowRefusal::kCount) {
+    ++counters_.flows_refused[std::size_t(reason)];
+    note_refusal(reason);
+    refuse(info);
+    return false;
+  }
+  pending.active = true;
+  pending.keyed = keyed;
+  pending.kind = kind;
+  pending.key = key;
+  return true;
+}
+
+void SlirpSession::set_limits(const FlowLimits& limits) noexcept {
+  config_.limits = limits;
+  flow_tokens_ = std::min(flow_tokens_, kFlowBurstSeconds * limits.max_new_flows_per_second);
+}
+
+bool SlirpSession::take_flow_token() noexcept {
+  const double rate = config_.limits.max_new_flows_per_second;
+  if (rate == 0) return true;
+  const net::TimePoint now = loop_.now();
+  if (now > flow_refill_) {
+    const double seconds = std::chrono::duration<double>(now - flow_refill_).count();
+    flow_tokens_ = std::min(kFlowBurstSeconds * rate, flow_tokens_ + seconds * rate);
+    flow_refill_ = now;
+  }
+  if (flow_tokens_ < 1) return false;
+  flow_tokens_ -= 1;
+  return true;
+}
+
+void SlirpSession::note_refusal(FlowRefusal reason) noexcept {
+  const std::size_t index = std::size_t(reason);
+  ++unlogged_refusals_[index];
+  const net::TimePoint now = loop_.now();
+  if (refusal_logged_once_[index] && now - refusal_logged_at_[index] < kRefusalLogInterval) return;
+  const uint64_t count = unlogged_refusals_[index];
+  const double seconds =
+      refusal_logged_once_[index]
+          ? std::chrono::duration<double>(now - refusal_logged_at_[index]).count()
+          : 0.0;
+  // At most once per interval per reason: not per packet.
+  spdlog::warn(
+      "slirp: peer {}: refused {} new flow(s){}: limit {} (tcp={} udp={} host_sockets={})",
+      config_.log_name.empty() ? "?" : config_.log_name, count,
+      refusal_logged_once_[index] ? fmt::format(" in the last {:.0f} s", seconds) : std::string(),
+      flow_refusal_name(reason), host_sockets_.tcp, host_sockets_.udp, host_sockets_.total());
+  unlogged_refusals_[index] = 0;
+  refusal_logged_at_[index] = now;
+  refusal_logged_once_[index] = true;
 }
 
 void SlirpSession::deliver(std::span<const uint8_t> packet) noexcept {
@@ -606,7 +765,40 @@ int SlirpSession::on_get_revents(int index) noexcept {
   return to_slirp(it->second.revents);
 }
 
+void SlirpSession::on_register_fd(int fd) noexcept {
+  if (fd < 0) return;      // udp_attach announces -1 when socket() failed
+  forget_host_socket(fd);  // a number slirp closed without telling us, now reused
+  HostSocket socket;
+  if (pending_flow_.active && !pending_flow_.opened) {
+    socket.kind = pending_flow_.kind;
+    socket.keyed = pending_flow_.keyed;
+    socket.key = pending_flow_.key;
+    pending_flow_.opened = true;
+  }
+  // Else a connection accepted on a port-forward listener (in slirp_pollfds_poll): TCP.
+  // One allocation per host socket slirp opens (slirp allocates its own socket too), never
+  // per packet.
+  host_socket_fds_.emplace(fd, socket);
+  if (socket.keyed) flow_keys_[socket.key] = fd;
+  (socket.kind == FlowKind::kTcp ? host_sockets_.tcp : host_sockets_.udp) += 1;
+  ++counters_.flows_opened;
+  if (config_.fd_budget != nullptr) ++config_.fd_budget->slirp_sockets;
+}
+
+void SlirpSession::forget_host_socket(int fd) noexcept {
+  auto it = host_socket_fds_.find(fd);
+  if (it == host_socket_fds_.end()) return;
+  if (it->second.keyed) {
+    auto key = flow_keys_.find(it->second.key);
+    if (key != flow_keys_.end() && key->second == fd) flow_keys_.erase(key);
+  }
+  (it->second.kind == FlowKind::kTcp ? host_sockets_.tcp : host_sockets_.udp) -= 1;
+  if (config_.fd_budget != nullptr) --config_.fd_budget->slirp_sockets;
+  host_socket_fds_.erase(it);
+}
+
 void SlirpSession::on_unregister_fd(int fd) noexcept {
+  forget_host_socket(fd);
   auto it = registered_.find(fd);
   if (it == registered_.end()) return;
   if (loop_.handler_of(fd) == this) loop_.remove(fd);

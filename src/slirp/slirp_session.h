@@ -23,6 +23,31 @@
 // fd readiness only records the revents and moves the timer to "now"; the timer then runs
 // slirp_pollfds_poll once for all of the instance's ready fds of that loop pass.
 //
+// Flow limits (issue 8): every flow slirp carries is a host socket of this process, so a peer
+// that opens flows as fast as it can must hit a per-peer ceiling, and all peers together must
+// leave the process a reserve of fds for handshakes, the UAPI and reloads. What is counted is
+// exactly what costs: slirp announces every host socket it creates for a flow through its
+// register_poll_fd callback (tcp_fconnect, tcp_connect's accept, udp_attach, icmp_send) and
+// every one it closes through unregister_poll_fd (tcp_close, udp_detach, icmp_detach; port-
+// forward listeners are not announced and not counted). The callback runs inside the
+// slirp_input of the packet that opened the flow, so the session knows the socket's kind and
+// its key in slirp's own lookup: TCP by the 4-tuple (tcp_input), UDP by the peer's source
+// address and port only (udp_input: one host socket per guest port, whatever the destination);
+// an ICMP echo request always opens a socket of its own. A packet that would make slirp open a
+// socket -- a SYN without ACK or a UDP datagram whose key has no socket yet, or an echo request
+// slirp carries -- is a new flow, admitted only when
+//   - the process-wide FdBudget keeps its reserve (other fds + all sessions' host sockets),
+//   - the session's host sockets, and its TCP or datagram (UDP + ICMP echo) flows, are below
+//     their limits, and
+//   - the new-flow token bucket has a token (rate per second, burst of two seconds' worth);
+// otherwise it is refused like an egress-policy refusal (TCP RST at once, ICMP prohibited
+// rate-limited), counted by reason, and logged at most once per 10 s per reason with the count
+// since the last line. Packets of admitted flows are never affected. The bytes slirp buffers
+// are not visible through its API: they are bounded through these limits, at most the host
+// sockets times slirp's per-socket send + receive buffers. slirp may still fail to open a
+// socket (EMFILE from socket()/accept()): it then answers the peer itself (RST / ICMP
+// unreachable, or drops), and the session counts the flow as flow_not_opened.
+//
 // Limits: one thread (libslirp keeps process-wide state); deliver_ip may be called from inside
 // input_ip_packet and from the event loop. IPv4 port forwards only (slirp_add_hostfwd).
 // Left out on purpose: DHCP (disabled), TFTP, emulation (enable_emu off), guestfwd/exec.
@@ -33,6 +58,7 @@
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <string>
 #include <unordered_map>
 #include <vector>
 
@@ -76,6 +102,39 @@ enum class IcmpEchoMode : uint8_t {
   kRefuse,  // always answer "prohibited"
 };
 
+// A peer's flow limits; 0 means unlimited. The defaults are far above what a browser with many
+// tabs opens (a few hundred TCP connections, a DNS socket per query for 10 s) and keep one peer
+// to a few thousand fds.
+struct FlowLimits {
+  uint32_t max_tcp_flows = 1024;
+  uint32_t max_udp_flows = 512;  // UDP flows plus ICMP echo sockets
+  uint32_t max_host_sockets = 1536;
+  uint32_t max_new_flows_per_second = 200;  // burst: two seconds' worth
+};
+
+// The process's fd budget, shared by all sessions on the loop thread. The server sets `limit`
+// (RLIMIT_NOFILE) and `other_fds` (fds that are not slirp host sockets, counted on the control
+// path); sessions keep `slirp_sockets` exact. New flows stop at limit - reserve.
+struct FdBudget {
+  std::size_t limit = 0;  // 0: no budget
+  std::size_t reserve = 64;
+  std::size_t other_fds = 0;
+  std::size_t slirp_sockets = 0;
+  bool exhausted() const noexcept {
+    return limit != 0 && other_fds + slirp_sockets + reserve >= limit;
+  }
+};
+
+// Why a new flow was refused, in the order the checks run.
+enum class FlowRefusal : uint8_t {
+  kFdReserve,
+  kHostSockets,
+  kTcpFlows,
+  kUdpFlows,
+  kNewFlowRate,
+  kCount,
+};
+
 struct SessionConfig {
   net::IpAddress network = net::IpAddress::v4({10, 0, 2, 0});
   uint8_t network_length = 24;
@@ -109,6 +168,11 @@ struct SessionConfig {
   // The session adds gateway/DNS (v4 and v6) to `virtual_services` itself.
   EgressPolicyConfig egress;
   IcmpEchoMode icmp_echo = IcmpEchoMode::kDetect;
+  FlowLimits limits;
+  // Owned by the caller, outlives the session; nullptr: no process-wide budget.
+  FdBudget* fd_budget = nullptr;
+  // Names the peer in the session's log lines.
+  std::string log_name;
 };
 
 // Drop and refusal counters, by reason. Read by the server on the loop thread.
@@ -135,6 +199,9 @@ struct SessionCounters {
   uint64_t reply_queue_full = 0;
   uint64_t guest_errors = 0;  // slirp's guest_error callback
   uint64_t polls = 0;         // slirp_pollfds_poll calls (tests: no idle polling)
+  std::array<uint64_t, std::size_t(FlowRefusal::kCount)> flows_refused{};
+  uint64_t flows_opened = 0;     // host sockets slirp opened for flows
+  uint64_t flow_not_opened = 0;  // admitted new flow for which slirp opened no socket
 };
 
 // Adds every counter of `other` to `total` (the server's totals over its sessions).
@@ -155,7 +222,16 @@ void for_each_drop(const SessionCounters& counters, Visit&& visit) {
   visit("refusals_rate_limited", counters.refusals_rate_limited);
   visit("reply_queue_full", counters.reply_queue_full);
   visit("oversize", counters.oversize_dropped);
+  visit("limit_fd_reserve", counters.flows_refused[std::size_t(FlowRefusal::kFdReserve)]);
+  visit("limit_host_sockets", counters.flows_refused[std::size_t(FlowRefusal::kHostSockets)]);
+  visit("limit_tcp_flows", counters.flows_refused[std::size_t(FlowRefusal::kTcpFlows)]);
+  visit("limit_udp_flows", counters.flows_refused[std::size_t(FlowRefusal::kUdpFlows)]);
+  visit("limit_new_flow_rate", counters.flows_refused[std::size_t(FlowRefusal::kNewFlowRate)]);
+  visit("flow_not_opened", counters.flow_not_opened);
 }
+
+// The name of a refusal reason in logs ("tcp_flows", ...).
+const char* flow_refusal_name(FlowRefusal reason) noexcept;
 
 // Whether this process may open unprivileged ICMP echo sockets (net.ipv4.ping_group_range).
 bool ping_sockets_available() noexcept;
@@ -189,6 +265,16 @@ class SlirpSession final : private net::IoHandler, private net::TimerHandler {
     std::size_t udp = 0;
   };
   FlowCount flow_count() const;
+  // Host sockets slirp holds for this peer's flows, by kind, kept exact from slirp's
+  // register/unregister callbacks (cheap; used by the flow limits).
+  struct HostSockets {
+    std::size_t tcp = 0;
+    std::size_t udp = 0;  // UDP and ICMP echo
+    std::size_t total() const noexcept { return tcp + udp; }
+  };
+  HostSockets host_sockets() const noexcept { return host_sockets_; }
+  // New limits for new flows (a reload); flows already open stay open.
+  void set_limits(const FlowLimits& limits) noexcept;
   // The EventLoop timer this instance has armed, or kNoTimer when idle.
   net::TimerId armed_timer() const noexcept { return timer_; }
   // Whether slirp holds any flow: a socket it polls (UDP/ICMP/TCP, forward listeners) or timed
@@ -209,6 +295,32 @@ class SlirpSession final : private net::IoHandler, private net::TimerHandler {
     int fd;
     int events;  // SLIRP_POLL_*
   };
+  // A flow's key in slirp's socket lookup (see the theory of operation).
+  struct FlowKey {
+    std::array<uint8_t, 16> source{};
+    std::array<uint8_t, 16> destination{};
+    uint16_t source_port = 0;
+    uint16_t destination_port = 0;
+    uint8_t protocol = 0;
+    bool operator==(const FlowKey&) const noexcept = default;
+  };
+  struct FlowKeyHash {
+    std::size_t operator()(const FlowKey& key) const noexcept;
+  };
+  enum class FlowKind : uint8_t { kTcp, kDatagram };
+  struct HostSocket {
+    FlowKind kind = FlowKind::kTcp;
+    bool keyed = false;
+    FlowKey key;
+  };
+  // The new flow whose packet is inside slirp_input now.
+  struct PendingFlow {
+    bool active = false;
+    bool keyed = false;
+    bool opened = false;
+    FlowKind kind = FlowKind::kTcp;
+    FlowKey key;
+  };
   // Room for slirp's queued ARP/NDP answers between two returns from slirp.
   static constexpr std::size_t kReplyQueueSize = 8;
   static constexpr std::size_t kReplyFrameSize = 96;
@@ -225,6 +337,13 @@ class SlirpSession final : private net::IoHandler, private net::TimerHandler {
   void request_service() noexcept;
   void slirp_input_frame(std::span<const uint8_t> frame) noexcept;
   void refuse(const IpInfo& info) noexcept;
+  // For a packet that passed the policy: whether it is a new flow (filling `pending`) and, if
+  // so, whether the limits admit it. False: refused, counted and answered.
+  bool admit_flow(const IpInfo& info, PendingFlow& pending) noexcept;
+  bool take_flow_token() noexcept;
+  void note_refusal(FlowRefusal reason) noexcept;
+  void on_register_fd(int fd) noexcept;
+  void forget_host_socket(int fd) noexcept;
   bool take_refusal_token() noexcept;
   void deliver(std::span<const uint8_t> packet) noexcept;
   // A packet from slirp larger than the tunnel MTU; `packet` starts kVirtioNetHeaderSize bytes
@@ -274,6 +393,18 @@ class SlirpSession final : private net::IoHandler, private net::TimerHandler {
   // Token bucket for refusals (RSTs to non-SYN segments, ICMP errors).
   double refusal_tokens_;
   net::TimePoint refusal_refill_{};
+
+  // Host sockets of this peer's flows (fd -> kind/key) and slirp's lookup keys (key -> fd).
+  std::unordered_map<int, HostSocket> host_socket_fds_;
+  std::unordered_map<FlowKey, int, FlowKeyHash> flow_keys_;
+  HostSockets host_sockets_;
+  PendingFlow pending_flow_;
+  double flow_tokens_ = 0;
+  net::TimePoint flow_refill_{};
+  // Refusals not logged yet and when each reason was last logged.
+  std::array<uint64_t, std::size_t(FlowRefusal::kCount)> unlogged_refusals_{};
+  std::array<net::TimePoint, std::size_t(FlowRefusal::kCount)> refusal_logged_at_{};
+  std::array<bool, std::size_t(FlowRefusal::kCount)> refusal_logged_once_{};
 
   SessionCounters counters_;
 };

@@ -51,6 +51,8 @@ TEST(ServerConfigTest, MinimalFileHasDocumentedDefaults) {
   EXPECT_TRUE(i.allow_destinations.empty());
   EXPECT_EQ(i.log_level, LogLevel::kInfo);
   EXPECT_EQ(i.session_idle_timeout, std::chrono::seconds(300));
+  EXPECT_EQ(i.flow_limits, FlowLimitSettings{});  // unset: slirp::FlowLimits' defaults
+  EXPECT_EQ(i.fd_reserve, 64u);
   EXPECT_TRUE(config->peers.empty());
   EXPECT_TRUE(config->warnings.empty());
 }
@@ -89,6 +91,34 @@ TEST(ServerConfigTest, EveryInterfaceKey) {
   ASSERT_EQ(i.allow_destinations.size(), 1u);
   EXPECT_EQ(i.allow_destinations[0].to_string(), "10.9.0.0/16:1000-2000");
   EXPECT_EQ(i.log_level, LogLevel::kDebug);
+}
+
+TEST(ServerConfigTest, FlowLimitsOnInterfaceAndPeer) {
+  const auto config = parse(
+      "MaxTcpFlows = 100\n"
+      "MaxUdpFlows = unlimited\n"
+      "MaxHostSockets = 150\n"
+      "MaxNewFlowsPerSecond = 0\n"
+      "FdReserve = 128\n"
+      "[Peer]\nPublicKey = " +
+      public_text(2) +
+      "\nMaxTcpFlows = 7\nMaxNewFlowsPerSecond = 50\n"
+      "[Peer]\nPublicKey = " +
+      public_text(3) + "\n");
+  ASSERT_TRUE(config) << config.error().to_string();
+  const auto& shared = config->interface.flow_limits;
+  EXPECT_EQ(shared.max_tcp_flows, 100u);
+  EXPECT_EQ(shared.max_udp_flows, 0u);
+  EXPECT_EQ(shared.max_host_sockets, 150u);
+  EXPECT_EQ(shared.max_new_flows_per_second, 0u);
+  EXPECT_EQ(config->interface.fd_reserve, 128u);
+  ASSERT_EQ(config->peers.size(), 2u);
+  const auto& own = config->peers[0].flow_limits;
+  EXPECT_EQ(own.max_tcp_flows, 7u);
+  EXPECT_EQ(own.max_udp_flows, std::nullopt);
+  EXPECT_EQ(own.max_host_sockets, std::nullopt);
+  EXPECT_EQ(own.max_new_flows_per_second, 50u);
+  EXPECT_EQ(config->peers[1].flow_limits, FlowLimitSettings{});
 }
 
 TEST(ServerConfigTest, SessionIdleTimeoutOffMeansNever) {
@@ -289,6 +319,12 @@ TEST(ServerConfigTest, InterfaceValueErrors) {
       /* 27 */ {"SessionIdleTimeout = 5m", "SessionIdleTimeout: '5m'"},
       /* 28 */ {"SlirpMTU = 65522", "SlirpMTU: '65522' is out of range (1280..65521)"},
       /* 29 */ {"SlirpMTU = 1279", "SlirpMTU: '1279' is out of range"},
+      /* 30 */ {"MaxTcpFlows = -1", "MaxTcpFlows: '-1' is not a limit (0..1048576"},
+      /* 31 */ {"MaxUdpFlows = 1048577", "MaxUdpFlows: '1048577' is not a limit"},
+      /* 32 */ {"MaxHostSockets = many", "MaxHostSockets: 'many' is not a limit"},
+      /* 33 */ {"MaxNewFlowsPerSecond = 1.5", "MaxNewFlowsPerSecond: '1.5' is not a limit"},
+      /* 34 */ {"FdReserve = 15", "FdReserve: '15' is out of range (16..65536)"},
+      /* 35 */ {"FdReserve = unlimited", "FdReserve: 'unlimited' is not a number"},
   };
   for (size_t i = 0; i < std::size(rows); ++i) {
     SCOPED_TRACE("row " + std::to_string(i));
@@ -334,6 +370,9 @@ TEST(ServerConfigTest, PeerValueErrors) {
       /* 14 */
       {"PublicKey = " + public_text(3), "duplicate key 'PublicKey' in [Peer] (first at line 4)"},
       /* 15 */ {"ListenPort = 1", "unknown key 'ListenPort' in [Peer]"},
+      /* 16 */ {"MaxTcpFlows = x", "MaxTcpFlows: 'x' is not a limit"},
+      /* 17 */ {"MaxNewFlowsPerSecond = 2000000", "MaxNewFlowsPerSecond: '2000000' is not"},
+      /* 18 */ {"FdReserve = 64", "unknown key 'FdReserve' in [Peer]"},
   };
   for (size_t i = 0; i < std::size(rows); ++i) {
     SCOPED_TRACE("row " + std::to_string(i));

@@ -78,6 +78,20 @@ TEST(ReloadPlan, PresharedKeyAndSessionChanges) {
   EXPECT_FALSE(plan.updated[1].preshared_key);
 }
 
+TEST(ReloadPlan, PeerFlowLimitsApplyLiveInterfaceOnesNeedARestart) {
+  const auto running = parse(peer(kKeyA) + peer(kKeyB));
+  const auto file = parse(peer(kKeyA, "MaxTcpFlows = 10") + peer(kKeyB), "FdReserve = 128");
+  const auto plan = plan_reload(running.interface, pointers(running), file);
+  ASSERT_EQ(plan.updated.size(), 1u);
+  EXPECT_TRUE(plan.updated[0].flow_limits);
+  EXPECT_FALSE(plan.updated[0].session);  // the flows already open are kept
+  EXPECT_EQ(plan.unchanged, 1u);
+  EXPECT_EQ(plan.needs_restart, std::vector<std::string>{"FdReserve"});
+  const auto shared = parse(peer(kKeyA) + peer(kKeyB), "MaxUdpFlows = 5");
+  EXPECT_EQ(plan_reload(running.interface, pointers(running), shared).needs_restart,
+            std::vector<std::string>{"flow limits (Max*)"});
+}
+
 TEST(ReloadPlan, RunTimeChangesAreUndoneByTheFile) {
   // `wg set` added an allowed IP to the running peer: the file's list wins.
   auto running = parse(peer(kKeyA));

@@ -4,8 +4,10 @@
 #include "slirp/slirp_session.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -699,6 +701,230 @@ TEST_F(Fixture, HasFlowsWhileSlirpHoldsASocketOrTcpState) {
   ASSERT_TRUE(run_until([&] { return recv(server.fd, buffer, sizeof(buffer), 0) == 1; }));
   for (int i = 0; i < 5; ++i) ASSERT_TRUE(loop.run_once(10ms).has_value());
   EXPECT_TRUE(session->has_flows());
+}
+
+// ---- flow limits -------------------------------------------------------------------------
+
+// A non-blocking loopback TCP listener with a large backlog: slirp's connects complete.
+struct TcpListener {
+  int fd = -1;
+  uint16_t port = 0;
+  TcpListener() {
+    fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t length = sizeof(address);
+    EXPECT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&address), length), 0);
+    EXPECT_EQ(listen(fd, 64), 0);
+    EXPECT_EQ(getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length), 0);
+    port = ntohs(address.sin_port);
+  }
+  ~TcpListener() { close(fd); }
+};
+
+struct LimitFixture : Fixture {
+  std::unique_ptr<SlirpSession> make_limited(const FlowLimits& limits, FdBudget* budget = nullptr) {
+    SessionConfig config;
+    config.disable_host_loopback = false;  // flows to the gateway reach 127.0.0.1
+    config.icmp_echo = IcmpEchoMode::kRefuse;
+    config.limits = limits;
+    config.fd_budget = budget;
+    config.log_name = "test";
+    auto session = SlirpSession::create(config, loop, sink);
+    EXPECT_TRUE(session.has_value()) << (session ? "" : session.error().message());
+    return session ? std::move(*session) : nullptr;
+  }
+  static FlowLimits unlimited() { return FlowLimits{0, 0, 0, 0}; }
+  std::vector<uint8_t> syn(uint16_t sport, uint16_t dport) {
+    return ip_packet(a("10.0.2.15"), a("10.0.2.2"), kProtocolTcp, tcp_syn(sport, dport, 1460));
+  }
+  std::vector<uint8_t> datagram(uint16_t sport, uint16_t dport) {
+    return ip_packet(a("10.0.2.15"), a("10.0.2.2"), kProtocolUdp, udp(sport, dport, "x"));
+  }
+  // Whether the sink got a RST for the client's port `sport`.
+  bool got_rst(uint16_t sport) {
+    IpInfo info;
+    return find_packet(
+        [sport](const IpInfo& i) {
+          return i.protocol == kProtocolTcp && i.destination_port == sport &&
+                 (i.tcp_flags & kTcpRst) != 0;
+        },
+        info);
+  }
+  uint64_t refused(const SlirpSession& session, FlowRefusal reason) {
+    return session.counters().flows_refused[std::size_t(reason)];
+  }
+};
+
+TEST_F(LimitFixture, HostSocketsAreCountedExactlyAsSlirpOpensThem) {
+  auto session = make_limited(unlimited());
+  ASSERT_NE(session, nullptr);
+  TcpListener listener;
+  UdpSocket server;
+  // slirp opens the socket inside slirp_input: counted synchronously, before any loop pass.
+  for (uint16_t i = 0; i < 3; ++i)
+    session->input_ip_packet(syn(uint16_t(42000 + i), listener.port));
+  EXPECT_EQ(session->host_sockets().tcp, 3u);
+  session->input_ip_packet(datagram(5000, server.port));
+  session->input_ip_packet(datagram(5000, uint16_t(server.port + 1)));  // same slirp socket
+  session->input_ip_packet(datagram(5001, server.port));
+  EXPECT_EQ(session->host_sockets().udp, 2u);
+  EXPECT_EQ(session->host_sockets().total(), 5u);
+  EXPECT_EQ(session->counters().flows_opened, 5u);
+
+  // A SYN to a closed port: slirp's connect fails, it closes the socket, and the count follows.
+  uint16_t closed_port = 0;
+  {
+    TcpListener gone;
+    closed_port = gone.port;
+  }
+  session->input_ip_packet(syn(42100, closed_port));
+  EXPECT_TRUE(run_until([&] { return got_rst(42100); }));
+  EXPECT_EQ(session->counters().flows_opened, 6u);
+  EXPECT_EQ(session->host_sockets().tcp, 3u);
+  EXPECT_EQ(session->host_sockets().udp, 2u);
+}
+
+TEST_F(LimitFixture, TcpFlowLimitRefusesNewSynsOnly) {
+  TcpListener listener;
+  // Without the limit the same three SYNs open three flows...
+  {
+    auto open = make_limited(unlimited());
+    ASSERT_NE(open, nullptr);
+    for (uint16_t i = 0; i < 3; ++i) open->input_ip_packet(syn(uint16_t(43000 + i), listener.port));
+    EXPECT_EQ(open->host_sockets().tcp, 3u);
+    EXPECT_EQ(refused(*open, FlowRefusal::kTcpFlows), 0u);
+  }
+  sink.packets.clear();
+  // ...with MaxTcpFlows = 2 the third is answered with a RST at once and opens nothing.
+  FlowLimits limits = unlimited();
+  limits.max_tcp_flows = 2;
+  auto session = make_limited(limits);
+  ASSERT_NE(session, nullptr);
+  for (uint16_t i = 0; i < 3; ++i)
+    session->input_ip_packet(syn(uint16_t(44000 + i), listener.port));
+  EXPECT_EQ(session->host_sockets().tcp, 2u);
+  EXPECT_EQ(refused(*session, FlowRefusal::kTcpFlows), 1u);
+  EXPECT_TRUE(got_rst(44002));
+  EXPECT_FALSE(got_rst(44000));
+  // A retransmitted SYN of an admitted flow is not a new flow.
+  session->input_ip_packet(syn(44000, listener.port));
+  EXPECT_EQ(refused(*session, FlowRefusal::kTcpFlows), 1u);
+  EXPECT_FALSE(got_rst(44000));
+  // UDP is limited separately.
+  UdpSocket server;
+  session->input_ip_packet(datagram(5100, server.port));
+  EXPECT_EQ(session->host_sockets().udp, 1u);
+  bool listed = false;
+  for_each_drop(session->counters(), [&](const char* name, uint64_t value) {
+    if (std::string(name) == "limit_tcp_flows") listed = value == 1;
+  });
+  EXPECT_TRUE(listed);
+}
+
+TEST_F(LimitFixture, UdpFlowLimitKeepsExistingFlowsWorking) {
+  FlowLimits limits = unlimited();
+  limits.max_udp_flows = 1;
+  auto session = make_limited(limits);
+  ASSERT_NE(session, nullptr);
+  UdpSocket server;
+  session->input_ip_packet(datagram(5200, server.port));
+  session->input_ip_packet(datagram(5201, server.port));  // a second source port: refused
+  EXPECT_EQ(session->host_sockets().udp, 1u);
+  EXPECT_EQ(refused(*session, FlowRefusal::kUdpFlows), 1u);
+  IpInfo icmp;
+  EXPECT_TRUE(find_packet(
+      [](const IpInfo& i) { return i.protocol == kProtocolIcmp && i.icmp_type == 3; }, icmp));
+  // The admitted flow still carries datagrams at the limit, to any destination port.
+  session->input_ip_packet(datagram(5200, server.port));
+  EXPECT_EQ(refused(*session, FlowRefusal::kUdpFlows), 1u);
+  char buffer[16];
+  int received = 0;
+  ASSERT_TRUE(run_until([&] {
+    while (recv(server.fd, buffer, sizeof(buffer), 0) > 0) ++received;
+    return received == 2;
+  }));
+}
+
+TEST_F(LimitFixture, HostSocketLimitCountsBothKinds) {
+  FlowLimits limits = unlimited();
+  limits.max_host_sockets = 2;
+  auto session = make_limited(limits);
+  ASSERT_NE(session, nullptr);
+  TcpListener listener;
+  UdpSocket server;
+  session->input_ip_packet(syn(45000, listener.port));
+  session->input_ip_packet(datagram(5300, server.port));
+  session->input_ip_packet(datagram(5301, server.port));
+  session->input_ip_packet(syn(45001, listener.port));
+  EXPECT_EQ(session->host_sockets().total(), 2u);
+  EXPECT_EQ(refused(*session, FlowRefusal::kHostSockets), 2u);
+  EXPECT_TRUE(got_rst(45001));
+}
+
+TEST_F(LimitFixture, NewFlowRateIsATokenBucketWithTwoSecondsOfBurst) {
+  FlowLimits limits = unlimited();
+  limits.max_new_flows_per_second = 2;  // burst 4
+  auto session = make_limited(limits);
+  ASSERT_NE(session, nullptr);
+  TcpListener listener;
+  for (uint16_t i = 0; i < 6; ++i)
+    session->input_ip_packet(syn(uint16_t(46000 + i), listener.port));
+  EXPECT_EQ(session->host_sockets().tcp, 4u);
+  EXPECT_EQ(refused(*session, FlowRefusal::kNewFlowRate), 2u);
+  // Tokens come back with time (the loop's clock: advance it with a real pass).
+  EXPECT_FALSE(run_until([] { return false; }, 600ms));
+  session->input_ip_packet(syn(46010, listener.port));
+  EXPECT_EQ(session->host_sockets().tcp, 5u);
+}
+
+TEST_F(LimitFixture, ProcessFdReserveStopsEveryPeer) {
+  TcpListener listener;
+  FdBudget budget;
+  budget.limit = 100;
+  budget.reserve = 10;
+  budget.other_fds = 88;  // room for two host sockets: 88 + 2 + 10 = 100
+  {
+    auto first = make_limited(unlimited(), &budget);
+    auto second = make_limited(unlimited(), &budget);
+    ASSERT_NE(first, nullptr);
+    ASSERT_NE(second, nullptr);
+    first->input_ip_packet(syn(47000, listener.port));
+    second->input_ip_packet(syn(47001, listener.port));
+    EXPECT_EQ(budget.slirp_sockets, 2u);
+    first->input_ip_packet(syn(47002, listener.port));
+    second->input_ip_packet(syn(47003, listener.port));
+    EXPECT_EQ(refused(*first, FlowRefusal::kFdReserve), 1u);
+    EXPECT_EQ(refused(*second, FlowRefusal::kFdReserve), 1u);
+    EXPECT_EQ(budget.slirp_sockets, 2u);
+  }
+  // Freed sessions give their sockets back.
+  EXPECT_EQ(budget.slirp_sockets, 0u);
+}
+
+TEST_F(LimitFixture, SocketFailureInsideSlirpIsCountedNotFatal) {
+  auto session = make_limited(unlimited());
+  ASSERT_NE(session, nullptr);
+  TcpListener listener;
+  UdpSocket server;
+  rlimit saved{};
+  ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &saved), 0);
+  // No fd left for this process: slirp's socket() fails with EMFILE (the kernel hands out the
+  // lowest free number, refused when it is not below the soft limit).
+  int lowest_free = 0;
+  while (fcntl(lowest_free, F_GETFD) != -1) ++lowest_free;
+  rlimit tight = saved;
+  tight.rlim_cur = rlim_t(lowest_free);
+  ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &tight), 0);
+  session->input_ip_packet(syn(48000, listener.port));
+  session->input_ip_packet(datagram(5400, server.port));
+  ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &saved), 0);
+  EXPECT_EQ(session->counters().flow_not_opened, 2u);
+  EXPECT_EQ(session->host_sockets().total(), 0u);
+  // slirp answered the SYN itself (ICMP unreachable); with fds back, flows open again.
+  session->input_ip_packet(syn(48001, listener.port));
+  EXPECT_EQ(session->host_sockets().tcp, 1u);
 }
 
 }  // namespace
