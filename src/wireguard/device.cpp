@@ -102,14 +102,19 @@ DropReason Device::receive(std::span<uint8_t> datagram, const PeerAddress& from,
 DropReason Device::check_macs(std::span<const uint8_t> message, uint32_t sender_index,
                               const PeerAddress& from, TimePoint now) noexcept {
   if (!cookie_checker_.check_mac1(message)) return DropReason::kInvalidMac1;
-  if (under_load_ && !cookie_checker_.check_mac2(message, from, now, random_)) {
-    const CookieReply reply =
-        cookie_checker_.create_reply(message, sender_index, from, now, random_);
-    std::array<uint8_t, kCookieReplySize> bytes;
-    write_cookie_reply(reply, bytes);
-    output_.send_datagram(from, bytes);
-    return DropReason::kInvalidMac2;
+  const bool under_load = guard_.note_demand(now) || under_load_forced_;
+  if (under_load) {
+    if (!cookie_checker_.check_mac2(message, from, now, random_)) {
+      const CookieReply reply =
+          cookie_checker_.create_reply(message, sender_index, from, now, random_);
+      std::array<uint8_t, kCookieReplySize> bytes;
+      write_cookie_reply(reply, bytes);
+      output_.send_datagram(from, bytes);
+      return DropReason::kInvalidMac2;
+    }
+    if (!guard_.allow_source(from, now)) return DropReason::kHandshakeRateLimited;
   }
+  if (!guard_.take_work(now)) return DropReason::kHandshakeBudget;
   return DropReason::kNone;
 }
 
