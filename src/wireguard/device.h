@@ -11,7 +11,7 @@
 //   caller's buffer so the data path can fill a sendmmsg batch without copies; receive()
 //   decrypts in place.
 //
-//   Receive: type 1 → mac1, (under load) mac2 or a cookie reply and the per-source limit, the
+//   Receive: type 1 → mac1, (under load) the per-source limit and mac2 or a cookie reply, the
 //   handshake work budget (ratelimiter.h), decrypt the static key, find the peer, timestamp and
 //   rate checks, then a response and a responder keypair in `next`.
 //   Type 2 → the handshake waiting on that index, then an initiator keypair in `current` and
@@ -121,8 +121,8 @@ class Device {
   DropReason receive_cookie_reply(std::span<uint8_t> datagram, TimePoint now) noexcept;
   DropReason receive_transport(std::span<uint8_t> datagram, const PeerAddress& from,
                                TimePoint now) noexcept;
-  // mac1 always; under load mac2 (kInvalidMac2 means a cookie reply was sent) and the source's
-  // share; then the work budget. kNone: the message may cost Diffie-Hellman work.
+  // mac1 always; under load the source's share, then mac2 (kInvalidMac2 means a cookie reply
+  // was sent); then the work budget. kNone: the message may cost Diffie-Hellman work.
   DropReason check_macs(std::span<const uint8_t> message, uint32_t sender_index,
                         const PeerAddress& from, TimePoint now) noexcept;
 
@@ -150,6 +150,7 @@ class Device {
   DeviceOutput& output_;
   WallClock wall_clock_;
   CookieChecker cookie_checker_;
+  SymmetricState initial_state_;  // wireguard_initial_state(our public key)
   bool under_load_forced_ = false;
   HandshakeGuard guard_;
   DropCounters drops_;

@@ -37,9 +37,7 @@ bool TokenBucket::take(TimePoint now) noexcept {
 }
 
 SourceRateLimiter::SourceRateLimiter(uint32_t per_second, uint32_t burst)
-    : cost_(cost_of(per_second)),
-      capacity_(cost_ * std::max<uint32_t>(burst, 1)),
-      entries_(std::make_unique<Entry[]>(kCapacity)) {}
+    : cost_(cost_of(per_second)), capacity_(cost_ * std::max<uint32_t>(burst, 1)) {}
 
 bool SourceRateLimiter::allow(const PeerAddress& source, TimePoint now) noexcept {
   // One IPv6 user usually holds a whole /64: it is one source, as in wireguard-go.
@@ -47,9 +45,12 @@ bool SourceRateLimiter::allow(const PeerAddress& source, TimePoint now) noexcept
   key[0] = source.family;
   const size_t length = source.family == 6 ? 8 : 4;
   std::copy_n(source.address.begin(), length, key.begin() + 1);
-  // FNV-1a: sources reaching here proved their address with mac2 (see the header).
+  // FNV-1a, unkeyed: a crafted collision only evicts (see the header).
   uint32_t hash = 2166136261u;
   for (uint8_t byte : key) hash = (hash ^ byte) * 16777619u;
+  // The table appears the first time a device is under load: every client and each of a test
+  // tool's simulated peers is a Device too, and 128 KiB for each of them would be waste.
+  if (!entries_) entries_ = std::make_unique<Entry[]>(kCapacity);
   Entry* set = &entries_[(hash % kSets) * kWays];
 
   Entry* oldest = &set[0];
@@ -66,6 +67,7 @@ bool SourceRateLimiter::allow(const PeerAddress& source, TimePoint now) noexcept
 }
 
 size_t SourceRateLimiter::entries_in_use() const noexcept {
+  if (!entries_) return 0;
   return size_t(std::count_if(entries_.get(), entries_.get() + kCapacity,
                               [](const Entry& entry) { return entry.used; }));
 }

@@ -12,16 +12,19 @@
 //   - work: at most `work_per_second` messages a second (after a burst) go on to DH work, under
 //     load or not; the rest are dropped. This bounds the CPU a flood of messages with valid
 //     mac2 from many addresses can take from the data path; transport data never passes here.
-//   Under load a message needs a valid mac2 (else it gets a cookie reply, which costs no DH),
-//   and then its source must be within its share: SourceRateLimiter allows
+//   Under load a message's source must be within its share first: SourceRateLimiter allows
 //   `per_source_per_second` (burst `per_source_burst`) per IPv4 address or IPv6 /64, as
-//   wireguard-go's ratelimiter.go (20/s, burst 5).
-//
+//   wireguard-go's ratelimiter.go (20/s, burst 5). Only then is mac2 checked, and a message
+//   without a valid one gets a cookie reply (which costs no DH). Limiting before the cookie
+//   reply (the kernel and wireguard-go limit only messages with a valid mac2) is what keeps a
+//   flood from one address cheap: measured with tests/integration/server_handshake_flood.sh,
+//   answering every initiation of a 96 000 datagram/s flood with a cookie reply took the
+//   server's core and left the honest transfer 29 % of its throughput.
 //   The limiter's table is fixed-size and set-associative: a new source replaces the least
 //   recently seen entry of its set. Memory never grows, there is nothing to clean up, and a
-//   flood of many sources can only evict entries (a looser limit), which the work budget
-//   still bounds. Only sources that proved with mac2 that they receive at their address reach
-//   it, so an attacker cannot spoof sources to aim at one set; the hash need not be keyed.
+//   flood from many (spoofed) sources can only evict entries: a looser limit for the evicted
+//   ones, never a blocked honest source, and the work budget still bounds the DH work. So the
+//   hash need not be keyed.
 //
 //   Not thread-safe: one per device, on the device's thread. No clock: time is a parameter.
 #pragma once
@@ -87,7 +90,7 @@ class SourceRateLimiter {
 
   Duration cost_;
   Duration capacity_;
-  std::unique_ptr<Entry[]> entries_;  // kSets × kWays, allocated once
+  std::unique_ptr<Entry[]> entries_;  // kSets × kWays, allocated at the first allow()
 };
 
 // The device's handshake gatekeeper: demand, work and the per-source limit together.
@@ -98,7 +101,7 @@ class HandshakeGuard {
   // A handshake message with a valid mac1 arrived; returns whether the device is under load.
   bool note_demand(TimePoint now) noexcept;
   bool under_load(TimePoint now) const noexcept { return now < under_load_until_; }
-  // Under load, after a valid mac2: false when this source is over its share.
+  // Under load: false when this source is over its share.
   bool allow_source(const PeerAddress& source, TimePoint now) noexcept {
     return sources_.allow(source, now);
   }

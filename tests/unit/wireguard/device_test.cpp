@@ -369,6 +369,7 @@ TEST_F(DevicePairTest, AFloodOfInitiationsSwitchesCookiesOnThenOffAgain) {
   HandshakeLimits limits;
   limits.demand_per_second = 100;
   limits.demand_burst = 10;
+  limits.per_source_burst = 100;  // only the switch is under test here
   b_.set_handshake_limits(limits);
   const PeerAddress attacker = address(66, 6666);
   const auto first = flood_b(unknown_initiations(20), attacker);
@@ -439,6 +440,24 @@ TEST_F(DevicePairTest, UnderLoadTheSourceLimitBlocksWhatPassesOtherwise) {
   // Another address is not limited by a's share (its mac2 does not match it: a cookie reply).
   auto elsewhere = with_mac2;
   EXPECT_EQ(b_.receive(elsewhere, address(9, 999), now_), DropReason::kInvalidMac2);
+}
+
+TEST_F(DevicePairTest, UnderLoadOneAddressGetsOnlyItsShareOfCookieReplies) {
+  b_.set_under_load(true);
+  const auto flood = flood_b(unknown_initiations(20), address(66, 6666));
+  EXPECT_EQ(flood[DropReason::kInvalidMac2], 5u);  // the burst: answered with cookies
+  EXPECT_EQ(flood[DropReason::kHandshakeRateLimited], 15u);
+  EXPECT_EQ(out_b_.sent.size(), 5u);
+  out_b_.sent.clear();
+  // The honest peer's address still gets its cookie, and with it its handshake.
+  a_.initiate_handshake(*peer_b_, now_);
+  auto initiation = out_a_.sent.front().bytes;
+  out_a_.sent.clear();
+  EXPECT_EQ(b_.receive(initiation, kAddressA, now_), DropReason::kInvalidMac2);
+  pump();
+  advance(kRekeyTimeout + kRekeyTimeoutJitterMax);
+  pump();
+  EXPECT_TRUE(peer_b_->has_session());
 }
 
 TEST_F(DevicePairTest, HandshakeWorkBeyondTheBudgetIsDroppedWhileDataFlows) {
