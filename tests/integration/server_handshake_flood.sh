@@ -63,12 +63,13 @@ cgroup_up() {
 cgroup_down() {
   [[ -n "$CGROUP" && -d "$CGROUP" ]] || return 0
   local pid
-  for pid in $(cat "$CGROUP/cgroup.procs" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null; done
+  while read -r pid; do kill -KILL "$pid" 2>/dev/null; done <"$CGROUP/cgroup.procs"
   for _ in $(seq 30); do rmdir "$CGROUP" 2>/dev/null && return 0; sleep 0.1; done
   echo "warning: could not remove $CGROUP" >&2
 }
 
 # srv_trap's cleanup plus the cgroup.
+# shellcheck disable=SC2154  # rc is assigned inside the trap string
 trap 'rc=$?; trap - EXIT; cgroup_down; srv_cleanup; exit $rc' EXIT
 trap 'cgroup_down; srv_cleanup; trap - EXIT; exit 130' INT
 trap 'cgroup_down; srv_cleanup; trap - EXIT; exit 143' TERM
