@@ -109,16 +109,22 @@ void kdf(std::span<SymmetricKey* const> outputs, std::span<const uint8_t, kHashL
   SLIRPVPN_ASSERT(!outputs.empty() && outputs.size() <= 3);
   SymmetricKey secret;  // t0 = HMAC(C, input): wiped on return
   hmac_blake2s(secret.span(), chaining_key, {input});
+  // Every output is keyed with t0: keyed once, the context is re-initialised without a key
+  // (OpenSSL then restarts from the inner and outer pads it kept) instead of hashing both pads
+  // again for each output. BM_Kdf2 (bench/handshakes.cpp), best of 12 runs on a busy
+  // machine: 3.15 -> 2.91 us; a handshake runs eight KDFs.
+  EVP_MAC_CTX* ctx = contexts().hmac;
+  const uint8_t* key = secret.data();
   SymmetricKey previous;
   for (size_t i = 0; i < outputs.size(); ++i) {
     const uint8_t counter = uint8_t(i + 1);
-    if (i == 0) {
-      hmac_blake2s(outputs[i]->span(), secret.span(), {std::span<const uint8_t>(&counter, 1)});
-    } else {
-      hmac_blake2s(
-          outputs[i]->span(), secret.span(),
-          {std::span<const uint8_t>(previous.span()), std::span<const uint8_t>(&counter, 1)});
-    }
+    SLIRPVPN_ASSERT(EVP_MAC_init(ctx, key, key ? kHashLen : 0, nullptr) == 1);
+    key = nullptr;
+    if (i > 0) SLIRPVPN_ASSERT(EVP_MAC_update(ctx, previous.data(), kHashLen) == 1);
+    SLIRPVPN_ASSERT(EVP_MAC_update(ctx, &counter, 1) == 1);
+    size_t length = 0;
+    SLIRPVPN_ASSERT(EVP_MAC_final(ctx, outputs[i]->data(), &length, kHashLen) == 1 &&
+                    length == kHashLen);
     previous = *outputs[i];
   }
 }

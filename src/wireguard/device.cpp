@@ -42,6 +42,7 @@ Device::Device(const crypto::PrivateKey& private_key, RandomSource& random, Devi
       output_(output),
       wall_clock_(std::move(wall_clock)),
       cookie_checker_(identity_.public_key),
+      initial_state_(wireguard_initial_state(identity_.public_key)),
       scratch_(std::make_unique<uint8_t[]>(kMaxDatagram)) {}
 
 Device::~Device() = default;
@@ -102,14 +103,21 @@ DropReason Device::receive(std::span<uint8_t> datagram, const PeerAddress& from,
 DropReason Device::check_macs(std::span<const uint8_t> message, uint32_t sender_index,
                               const PeerAddress& from, TimePoint now) noexcept {
   if (!cookie_checker_.check_mac1(message)) return DropReason::kInvalidMac1;
-  if (under_load_ && !cookie_checker_.check_mac2(message, from, now, random_)) {
-    const CookieReply reply =
-        cookie_checker_.create_reply(message, sender_index, from, now, random_);
-    std::array<uint8_t, kCookieReplySize> bytes;
-    write_cookie_reply(reply, bytes);
-    output_.send_datagram(from, bytes);
-    return DropReason::kInvalidMac2;
+  const bool under_load = guard_.note_demand(now) || under_load_forced_;
+  if (under_load) {
+    // The source's share first: a flood from one address then costs neither a cookie reply
+    // (a random nonce, two MACs, an AEAD and a send each) nor a mac2 check.
+    if (!guard_.allow_source(from, now)) return DropReason::kHandshakeRateLimited;
+    if (!cookie_checker_.check_mac2(message, from, now, random_)) {
+      const CookieReply reply =
+          cookie_checker_.create_reply(message, sender_index, from, now, random_);
+      std::array<uint8_t, kCookieReplySize> bytes;
+      write_cookie_reply(reply, bytes);
+      output_.send_datagram(from, bytes);
+      return DropReason::kInvalidMac2;
+    }
   }
+  if (!guard_.take_work(now)) return DropReason::kHandshakeBudget;
   return DropReason::kNone;
 }
 
@@ -121,7 +129,7 @@ DropReason Device::receive_initiation(std::span<uint8_t> datagram, const PeerAdd
       reason != DropReason::kNone) {
     return reason;
   }
-  auto start = begin_consume_initiation(identity_, *message);
+  auto start = begin_consume_initiation(identity_, initial_state_, *message);
   if (!start) return DropReason::kHandshakeDecryptFailed;
   Peer* peer = find_peer(start->initiator_static);
   if (!peer) return DropReason::kUnknownPeer;

@@ -11,8 +11,9 @@
 //   caller's buffer so the data path can fill a sendmmsg batch without copies; receive()
 //   decrypts in place.
 //
-//   Receive: type 1 → mac1, (under load) mac2 or a cookie reply, decrypt the static key, find
-//   the peer, timestamp and rate checks, then a response and a responder keypair in `next`.
+//   Receive: type 1 → mac1, (under load) the per-source limit and mac2 or a cookie reply, the
+//   handshake work budget (ratelimiter.h), decrypt the static key, find the peer, timestamp and
+//   rate checks, then a response and a responder keypair in `next`.
 //   Type 2 → the handshake waiting on that index, then an initiator keypair in `current` and
 //   the staged packets (or a keepalive: the initiator speaks first). Type 3 → the cookie for
 //   our next initiation. Type 4 → keypair by index, replay window check, AEAD, window mark,
@@ -36,6 +37,7 @@
 #include "wireguard/noise.h"
 #include "wireguard/peer.h"
 #include "wireguard/random_source.h"
+#include "wireguard/ratelimiter.h"
 
 namespace slirpvpn::wireguard {
 
@@ -98,9 +100,15 @@ class Device {
   TimePoint next_expiry(const Peer& peer) const noexcept { return peer.timers_.next_expiry(); }
   void on_timer(Peer& peer, TimePoint now) noexcept;
 
-  // Under load (the embedder decides, e.g. from its receive queue depth) initiations and
-  // responses need a valid mac2 or get a cookie reply (§5.4.7).
-  void set_under_load(bool under_load) noexcept { under_load_ = under_load; }
+  // Under load initiations and responses need a valid mac2 or get a cookie reply (§5.4.7),
+  // and pass a per-source limit. The device switches it on itself from the rate of handshake
+  // messages (ratelimiter.h); this forces it on as well (tests, an embedder that knows more).
+  void set_under_load(bool under_load) noexcept { under_load_forced_ = under_load; }
+  bool under_load(TimePoint now) const noexcept {
+    return under_load_forced_ || guard_.under_load(now);
+  }
+  // Replaces the flood defence's rates (and resets its state).
+  void set_handshake_limits(const HandshakeLimits& limits) { guard_ = HandshakeGuard(limits); }
 
   const DropCounters& drops() const noexcept { return drops_; }
   DropCounters& drops() noexcept { return drops_; }
@@ -113,7 +121,8 @@ class Device {
   DropReason receive_cookie_reply(std::span<uint8_t> datagram, TimePoint now) noexcept;
   DropReason receive_transport(std::span<uint8_t> datagram, const PeerAddress& from,
                                TimePoint now) noexcept;
-  // mac1 always; mac2 under load. kInvalidMac2 means a cookie reply was sent.
+  // mac1 always; under load the source's share, then mac2 (kInvalidMac2 means a cookie reply
+  // was sent); then the work budget. kNone: the message may cost Diffie-Hellman work.
   DropReason check_macs(std::span<const uint8_t> message, uint32_t sender_index,
                         const PeerAddress& from, TimePoint now) noexcept;
 
@@ -141,7 +150,9 @@ class Device {
   DeviceOutput& output_;
   WallClock wall_clock_;
   CookieChecker cookie_checker_;
-  bool under_load_ = false;
+  SymmetricState initial_state_;  // wireguard_initial_state(our public key)
+  bool under_load_forced_ = false;
+  HandshakeGuard guard_;
   DropCounters drops_;
 
   std::vector<std::unique_ptr<Peer>> peers_;

@@ -30,6 +30,8 @@ enum class DropReason : uint8_t {
   kInnerSourceNotAllowed,   // decrypted packet's source is outside the peer's AllowedIPs
   kNoSession,               // a packet to send and no usable keypair (queued or dropped)
   kQueueFull,               // the staged queue for a peer without keys is full
+  kHandshakeRateLimited,    // under load, more handshake messages from one address than its share
+  kHandshakeBudget,         // the second's handshake work is spent (flood defence)
   kCount
 };
 
@@ -55,6 +57,8 @@ inline constexpr std::array<const char*, size_t(DropReason::kCount)> kDropReason
     "inner_source_not_allowed",
     "no_session",
     "queue_full",
+    "handshake_rate_limited",
+    "handshake_budget",
 };
 
 inline const char* drop_reason_name(DropReason reason) {

@@ -4,17 +4,14 @@
 
 namespace slirpvpn::wireguard {
 
-namespace {
-
 SymmetricState wireguard_initial_state(const crypto::PublicKey& responder_static) noexcept {
   return initial_state(as_bytes(kConstruction), as_bytes(kIdentifier), responder_static);
 }
 
-}  // namespace
-
 std::optional<InitiationStart> begin_consume_initiation(const StaticIdentity& local,
+                                                        const SymmetricState& initial,
                                                         const Initiation& message) noexcept {
-  InitiationStart start{wireguard_initial_state(local.public_key), {}};
+  InitiationStart start{initial, {}};
   if (!read_message1_static(start.state, local, message.unencrypted_ephemeral,
                             message.encrypted_static, start.initiator_static)) {
     return std::nullopt;
@@ -24,14 +21,17 @@ std::optional<InitiationStart> begin_consume_initiation(const StaticIdentity& lo
 
 Handshake::Handshake(const StaticIdentity& local, const crypto::PublicKey& remote_static,
                      const crypto::SymmetricKey& preshared_key) noexcept
-    : local_(local), remote_static_(remote_static), preshared_key_(preshared_key) {
+    : local_(local),
+      remote_static_(remote_static),
+      preshared_key_(preshared_key),
+      initial_(wireguard_initial_state(remote_static)) {
   if (!crypto::x25519(static_static_, local.private_key, remote_static)) static_static_.wipe();
 }
 
 bool Handshake::create_initiation(Initiation& out, uint32_t local_index,
                                   const crypto::PrivateKey& ephemeral,
                                   const crypto::Timestamp& timestamp) noexcept {
-  SymmetricState state = wireguard_initial_state(remote_static_);
+  SymmetricState state = initial_;
   if (!write_message1(state, ephemeral, local_.public_key, remote_static_, static_static_,
                       timestamp, out.unencrypted_ephemeral, out.encrypted_static,
                       out.encrypted_timestamp)) {

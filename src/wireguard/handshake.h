@@ -44,8 +44,15 @@ struct InitiationStart {
   crypto::PublicKey initiator_static;
 };
 
+// Noise's h and ck before the first message to `responder_static`: constant per responder
+// key, so the device keeps its own and each Handshake its peer's (three BLAKE2s saved per
+// message, as the kernel's precomputed handshake_init_hash).
+SymmetricState wireguard_initial_state(const crypto::PublicKey& responder_static) noexcept;
+
 // Decrypts the initiator's static key with our identity; nullopt if it does not authenticate.
+// `initial` is wireguard_initial_state(local.public_key).
 std::optional<InitiationStart> begin_consume_initiation(const StaticIdentity& local,
+                                                        const SymmetricState& initial,
                                                         const Initiation& message) noexcept;
 
 class Handshake {
@@ -89,6 +96,7 @@ class Handshake {
   crypto::PublicKey remote_static_;
   crypto::SymmetricKey preshared_key_;
   crypto::SymmetricKey static_static_;
+  SymmetricState initial_;  // wireguard_initial_state(remote_static_)
 
   State state_ = State::kZeroed;
   SymmetricState symmetric_;

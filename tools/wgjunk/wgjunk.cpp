@@ -15,6 +15,15 @@
 //   --spoof-source ADDR      as a configured peer: --spoof-count echo requests whose inner
 //                            source is ADDR (outside AllowedIPs), which must get no answer,
 //                            between two from --tunnel-address that must.
+//   --flood-seconds S        a handshake flood (issue 8) for S seconds or --flood-count
+//                            datagrams, as fast as the socket and the CPU share allow (no
+//                            pacing: run it under a cgroup cpu.max): a round-robin mix of
+//                            random datagrams, initiations from unknown keys, transport packets
+//                            captured as a configured peer (--private-key-file) and replayed,
+//                            and initiations from --stale-key-file's key (a real peer's) with
+//                            timestamps from 2001, which the server must see as stale. Pools
+//                            are made before the clock starts; nothing may be answered but
+//                            with cookie replies.
 // Output: one `mode: key=value ...` line per mode, then `result: ok|failed`. Exit 0 when every
 // expectation held, 1 when one did not, 2 on bad usage or a local error.
 #include <poll.h>
@@ -69,7 +78,13 @@ struct Options {
   unsigned rate = 2000;
   unsigned timeout_s = 30;
   uint64_t seed = 0;
+  unsigned flood_seconds = 0;
+  uint64_t flood_count = 10'000'000;
+  std::string stale_key_file;
 };
+
+// Upper bound for --flood-count: 120 s at 400 000 datagrams a second.
+constexpr uint64_t kMaxFloodCount = 50'000'000;
 
 std::array<uint8_t, 4> ipv4_bytes(const std::string& text) {
   std::array<uint8_t, 4> out{};
@@ -103,6 +118,7 @@ class Wire {
 
   bool expired() const { return Clock::now() >= deadline_; }
   const net::Endpoint& server() const { return server_; }
+  net::UdpSocket& socket() { return socket_; }
 
   // Sends one datagram to the server, no faster than the configured rate.
   void send(std::span<const uint8_t> bytes) {
@@ -339,6 +355,17 @@ class RoguePeer final : public wireguard::DeviceOutput {
     return handshakes_ > 0 && answered == count && !captured_.empty() && after_replay == 0;
   }
 
+  // Echo requests until `count` were answered; returns their transport datagrams.
+  std::vector<std::vector<uint8_t>> capture_transport(size_t count) {
+    capture_ = true;
+    ping(local_, count, count, 10s);
+    capture_ = false;
+    pump(300ms);
+    std::printf("capture: handshakes=%zu captured=%zu\n", handshakes_, captured_.size());
+    std::fflush(stdout);  // the test waits for this line in a log file
+    return std::move(captured_);
+  }
+
   bool spoof(const std::string& spoofed_text, size_t count) {
     const auto spoofed = ipv4_bytes(spoofed_text);
     size_t control = ping(local_, 1, 1, 10s);
@@ -387,15 +414,138 @@ class RoguePeer final : public wireguard::DeviceOutput {
   std::vector<std::pair<std::array<uint8_t, 4>, uint16_t>> replies_;
 };
 
+// Keeps what a throw-away Device sends (an initiation) instead of sending it.
+class Keep final : public wireguard::DeviceOutput {
+ public:
+  void send_datagram(const wireguard::PeerAddress&,
+                     std::span<const uint8_t> datagram) noexcept override {
+    kept.emplace_back(datagram.begin(), datagram.end());
+  }
+  void deliver_packet(wireguard::Peer&, std::span<uint8_t>) noexcept override {}
+  std::vector<std::vector<uint8_t>> kept;
+};
+
+// `count` initiations to the server from `key` (fresh keys when nullopt), stamped by `wall`.
+std::vector<std::vector<uint8_t>> make_initiations(const crypto::PublicKey& server_key,
+                                                   const net::Endpoint& server,
+                                                   const std::optional<crypto::PrivateKey>& key,
+                                                   size_t count,
+                                                   std::chrono::system_clock::time_point wall) {
+  net::SystemRandom random;
+  Keep keep;
+  Clock::time_point now = Clock::now();
+  for (size_t i = 0; i < count; ++i) {
+    crypto::PrivateKey own;
+    if (key) {
+      own = *key;
+    } else {
+      std::array<uint8_t, crypto::kKeyLen> secret;
+      random.fill(secret);
+      own = crypto::PrivateKey::from_bytes(secret);
+    }
+    wireguard::Device device(own, random, keep, [&wall] { return wall += 1s; });
+    wireguard::PeerConfig config;
+    config.public_key = server_key;
+    config.endpoint = net::to_peer_address(server);
+    device.initiate_handshake(device.add_peer(config), now += 10s);
+  }
+  return std::move(keep.kept);
+}
+
+// The flood: pools made first, then sendmmsg batches round-robin over the four kinds.
+bool flood(Wire& wire, net::UdpSocket& socket, const Options& options,
+           const crypto::PublicKey& server_key, std::vector<std::vector<uint8_t>> replays,
+           const crypto::PrivateKey& stale_key, uint64_t seed) {
+  enum Kind { kRandom, kUnknown, kReplay, kStale, kKinds };
+  static constexpr const char* kNames[kKinds] = {"random", "unknown_initiations", "replays",
+                                                 "stale_initiations"};
+  std::mt19937_64 rng(seed);
+  std::array<std::vector<std::vector<uint8_t>>, kKinds> pools;
+  for (int i = 0; i < 1024; ++i) {
+    std::vector<uint8_t> bytes(1 + rng() % 1400);
+    for (auto& byte : bytes) byte = uint8_t(rng());
+    if (rng() % 2 && bytes.size() >= 4) {  // a valid header: reaches the length and mac1 checks
+      bytes[0] = uint8_t(1 + rng() % 4);
+      bytes[1] = bytes[2] = bytes[3] = 0;
+      if (bytes[0] == wireguard::kMessageInitiation && rng() % 2) {
+        bytes.resize(wireguard::kInitiationSize);
+      }
+    }
+    pools[kRandom].push_back(std::move(bytes));
+  }
+  pools[kUnknown] = make_initiations(server_key, wire.server(), std::nullopt, 256,
+                                     std::chrono::system_clock::now());
+  pools[kReplay] = std::move(replays);
+  // 2001-09-09: long before the real peer's last handshake, so every one is stale.
+  pools[kStale] = make_initiations(server_key, wire.server(), stale_key, 256,
+                                   std::chrono::system_clock::time_point(1'000'000'000s));
+  for (const auto& pool : pools) {
+    if (pool.empty()) {
+      std::fprintf(stderr, "wgjunk: a flood pool is empty (no transport captured?)\n");
+      return false;
+    }
+  }
+  const uint64_t before_type[5] = {0, wire.received(1), wire.received(2), wire.received(3),
+                                   wire.received(4)};
+
+  net::DatagramBatch batch(kBatchSlots, kSlotBytes);
+  std::array<uint64_t, kKinds> sent{};
+  std::array<size_t, kKinds> next{};
+  uint64_t total = 0;
+  uint64_t would_block = 0;
+  const auto start = Clock::now();
+  const auto until = start + std::chrono::seconds(options.flood_seconds);
+  while (total < options.flood_count && Clock::now() < until && !wire.expired()) {
+    const size_t count = size_t(std::min<uint64_t>(kBatchSlots, options.flood_count - total));
+    std::array<uint8_t, kBatchSlots> kinds{};
+    for (size_t i = 0; i < count; ++i) {
+      const auto kind = Kind((total + i) % kKinds);
+      const auto& bytes = pools[kind][next[kind]++ % pools[kind].size()];
+      auto& slot = batch[i];
+      slot.reset();
+      std::copy(bytes.begin(), bytes.end(), slot.data);
+      slot.length = uint32_t(bytes.size());
+      slot.peer = wire.server();
+      kinds[i] = uint8_t(kind);
+    }
+    const auto outcome = socket.send_batch(batch, 0, count);
+    for (size_t i = 0; i < outcome.consumed; ++i) ++sent[kinds[i]];
+    total += outcome.consumed;
+    // A full socket buffer: wait briefly instead of spinning (the rest of the batch is resent
+    // as new datagrams of the same kinds in the next round).
+    if (outcome.would_block) {
+      ++would_block;
+      pollfd descriptor{socket.fd(), POLLOUT, 0};
+      ::poll(&descriptor, 1, 5);
+    }
+    if ((total / kBatchSlots) % 64 == 0) wire.drain(0ms);
+  }
+  const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  wire.drain(1000ms);
+  const uint64_t cookies = wire.received(wireguard::kMessageCookieReply) - before_type[3];
+  const uint64_t responses = wire.received(wireguard::kMessageResponse) - before_type[2];
+  const uint64_t transport = wire.received(wireguard::kMessageTransport) - before_type[4];
+  std::printf("flood: seconds=%.1f sent=%llu rate=%.0f", seconds, (unsigned long long)total,
+              double(total) / std::max(seconds, 1e-3));
+  for (int kind = 0; kind < kKinds; ++kind) {
+    std::printf(" %s=%llu", kNames[kind], (unsigned long long)sent[kind]);
+  }
+  std::printf(" would_block=%llu cookie_replies=%llu responses=%llu transport_replies=%llu\n",
+              (unsigned long long)would_block, (unsigned long long)cookies,
+              (unsigned long long)responses, (unsigned long long)transport);
+  return total > 0 && responses == 0 && transport == 0;
+}
+
 int run(const Options& options) {
   const auto server = net::Endpoint::parse(options.endpoint);
   if (!server) {
     std::fprintf(stderr, "wgjunk: bad --endpoint '%s'\n", options.endpoint.c_str());
     return 2;
   }
-  const bool needs_server_key =
-      options.unknown_initiations > 0 || options.replay > 0 || !options.spoof_source.empty();
-  const bool needs_own_key = options.replay > 0 || !options.spoof_source.empty();
+  const bool flooding = options.flood_seconds > 0;
+  const bool needs_server_key = options.unknown_initiations > 0 || options.replay > 0 ||
+                                !options.spoof_source.empty() || flooding;
+  const bool needs_own_key = options.replay > 0 || !options.spoof_source.empty() || flooding;
   std::optional<crypto::PublicKey> server_key;
   if (needs_server_key) {
     const auto bytes = crypto::decode_key(options.server_public_key);
@@ -410,6 +560,14 @@ int run(const Options& options) {
     own_key = read_private_key(options.private_key_file);
     if (!own_key) {
       std::fprintf(stderr, "wgjunk: this mode needs --private-key-file (a configured peer's)\n");
+      return 2;
+    }
+  }
+  std::optional<crypto::PrivateKey> stale_key;
+  if (flooding) {
+    stale_key = read_private_key(options.stale_key_file);
+    if (!stale_key) {
+      std::fprintf(stderr, "wgjunk: --flood-seconds needs --stale-key-file (a real peer's key)\n");
       return 2;
     }
   }
@@ -442,6 +600,7 @@ int run(const Options& options) {
   Wire wire(std::move(*socket), *server, options.rate, deadline);
   const uint64_t seed = options.seed != 0 ? options.seed : std::random_device{}();
   std::printf("wgjunk: target=%s seed=%llu\n", options.endpoint.c_str(), (unsigned long long)seed);
+  std::fflush(stdout);
 
   bool ok = true;
   RawJunk raw(wire, seed);
@@ -454,6 +613,10 @@ int run(const Options& options) {
     RoguePeer rogue(wire, *own_key, *server_key, options);
     if (options.replay > 0) ok &= rogue.replay(options.replay);
     if (!options.spoof_source.empty()) ok &= rogue.spoof(options.spoof_source, options.spoof_count);
+    if (flooding) {
+      auto replays = rogue.capture_transport(16);
+      ok &= flood(wire, wire.socket(), options, *server_key, std::move(replays), *stale_key, seed);
+    }
   }
   if (wire.expired()) {
     std::printf("wgjunk: timed out after %us\n", options.timeout_s);
@@ -496,6 +659,12 @@ int main(int argc, char** argv) {
   app.add_option("--timeout", options.timeout_s, "give up after this many seconds")
       ->check(CLI::Range(1u, 600u));
   app.add_option("--seed", options.seed, "random seed (0 = from the system)");
+  app.add_option("--flood-seconds", options.flood_seconds, "flood mode: how long")
+      ->check(CLI::Range(0u, 120u));
+  app.add_option("--flood-count", options.flood_count, "flood mode: at most this many datagrams")
+      ->check(CLI::Range(uint64_t(1), tools::kMaxFloodCount));
+  app.add_option("--stale-key-file", options.stale_key_file,
+                 "flood mode: a real peer's private key, for initiations with old timestamps");
   CLI11_PARSE(app, argc, argv);
   if (!crypto::initialize()) return 2;
   return tools::run(options);

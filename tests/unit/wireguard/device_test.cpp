@@ -134,6 +134,29 @@ class DevicePairTest : public ::testing::Test {
     }
   }
 
+  // Initiations with a valid mac1 for b from `count` fresh keys b does not know.
+  std::vector<std::vector<uint8_t>> unknown_initiations(size_t count) {
+    std::vector<std::vector<uint8_t>> out;
+    SeededRandom random(7);
+    for (size_t i = 0; i < count; ++i) {
+      Recorder recorder;
+      Device c(key_from(random), random, recorder, [this] { return wall_; });
+      PeerConfig config;
+      config.public_key = b_.identity().public_key;
+      config.endpoint = kAddressB;
+      c.initiate_handshake(c.add_peer(config), now_);
+      out.push_back(recorder.sent.front().bytes);
+    }
+    return out;
+  }
+
+  // Delivers `initiations` to b from `from` at now_; counts the results by reason.
+  DropCounters flood_b(std::vector<std::vector<uint8_t>> initiations, const PeerAddress& from) {
+    DropCounters results;
+    for (auto& initiation : initiations) results.add(b_.receive(initiation, from, now_));
+    return results;
+  }
+
   static constexpr PeerAddress kAddressA = {4, {198, 51, 100, 2}, 40000};
   static constexpr PeerAddress kAddressB = {4, {198, 51, 100, 1}, 51820};
 
@@ -338,6 +361,130 @@ TEST_F(DevicePairTest, HandshakeRetriesEveryFiveSecondsThenGivesUp) {
     out_a_.sent.clear();
   }
   EXPECT_EQ(initiations, kMaxTimerHandshakes + 2);
+}
+
+// Flood defence (ratelimiter.h): the device switches cookies on by itself, bounds handshake
+// work, and limits each source under load, while transport data and an honest peer go on.
+TEST_F(DevicePairTest, AFloodOfInitiationsSwitchesCookiesOnThenOffAgain) {
+  HandshakeLimits limits;
+  limits.demand_per_second = 100;
+  limits.demand_burst = 10;
+  limits.per_source_burst = 100;  // only the switch is under test here
+  b_.set_handshake_limits(limits);
+  const PeerAddress attacker = address(66, 6666);
+  const auto first = flood_b(unknown_initiations(20), attacker);
+  // The first ten cost b its Diffie-Hellman work; then it is under load and answers cookies.
+  EXPECT_EQ(first[DropReason::kUnknownPeer], 10u);
+  EXPECT_EQ(first[DropReason::kInvalidMac2], 10u);
+  EXPECT_EQ(out_b_.sent.size(), 10u);
+  for (const auto& reply : out_b_.sent) {
+    EXPECT_EQ(reply.bytes.size(), kCookieReplySize);
+    EXPECT_EQ(reply.to, attacker);
+  }
+  EXPECT_TRUE(b_.under_load(now_ + 999ms));
+  out_b_.sent.clear();
+  now_ += 1s;
+  EXPECT_FALSE(b_.under_load(now_));
+  const auto later = flood_b(unknown_initiations(1), attacker);
+  EXPECT_EQ(later[DropReason::kUnknownPeer], 1u);
+  EXPECT_TRUE(out_b_.sent.empty());
+}
+
+TEST_F(DevicePairTest, UnderAFloodTheHonestPeerGetsACookieThenItsHandshake) {
+  HandshakeLimits limits;
+  limits.demand_per_second = 100;
+  limits.demand_burst = 10;
+  limits.under_load_hold = 60s;  // the flood goes on while a waits to retransmit
+  b_.set_handshake_limits(limits);
+  flood_b(unknown_initiations(12), address(66, 6666));
+  ASSERT_TRUE(b_.under_load(now_));
+  out_b_.sent.clear();
+  send_a_to_b(ip_packet(60, 1));
+  ASSERT_EQ(out_a_.sent.size(), 1u);
+  auto initiation = out_a_.sent.front().bytes;
+  out_a_.sent.clear();
+  EXPECT_EQ(b_.receive(initiation, kAddressA, now_), DropReason::kInvalidMac2);
+  pump();  // a keeps the cookie
+  EXPECT_FALSE(peer_b_->has_session());
+  advance(kRekeyTimeout + kRekeyTimeoutJitterMax);
+  pump();
+  EXPECT_TRUE(peer_b_->has_session());
+  ASSERT_EQ(out_b_.delivered.size(), 1u);  // the staged packet went through
+  EXPECT_TRUE(b_.under_load(now_));
+}
+
+TEST_F(DevicePairTest, UnderLoadTheSourceLimitBlocksWhatPassesOtherwise) {
+  // a's initiation with a valid mac2: a cookie first, then a retransmission.
+  b_.set_under_load(true);
+  a_.initiate_handshake(*peer_b_, now_);
+  pump();
+  advance(kRekeyTimeout + kRekeyTimeoutJitterMax);
+  ASSERT_EQ(out_a_.sent.size(), 1u);
+  const auto with_mac2 = out_a_.sent.front().bytes;
+  out_a_.sent.clear();
+  // Not under load: ten copies all reach the DH work (and fail on the timestamp after one).
+  b_.set_under_load(false);
+  b_.set_handshake_limits({});
+  std::vector<std::vector<uint8_t>> copies(10, with_mac2);
+  const auto unloaded = flood_b(copies, kAddressA);
+  EXPECT_EQ(unloaded[DropReason::kNone], 1u);
+  EXPECT_EQ(unloaded[DropReason::kStaleTimestamp], 9u);
+  EXPECT_EQ(unloaded[DropReason::kHandshakeRateLimited], 0u);
+  // Under load: the same ten from the same address; five (the burst) reach the DH work.
+  b_.set_under_load(true);
+  const auto loaded = flood_b(copies, kAddressA);
+  EXPECT_EQ(loaded[DropReason::kInvalidMac2], 0u);  // mac2 is valid
+  EXPECT_EQ(loaded[DropReason::kStaleTimestamp], 5u);
+  EXPECT_EQ(loaded[DropReason::kHandshakeRateLimited], 5u);
+  EXPECT_EQ(b_.drops()[DropReason::kHandshakeRateLimited], 5u);
+  // Another address is not limited by a's share (its mac2 does not match it: a cookie reply).
+  auto elsewhere = with_mac2;
+  EXPECT_EQ(b_.receive(elsewhere, address(9, 999), now_), DropReason::kInvalidMac2);
+}
+
+TEST_F(DevicePairTest, UnderLoadOneAddressGetsOnlyItsShareOfCookieReplies) {
+  b_.set_under_load(true);
+  const auto flood = flood_b(unknown_initiations(20), address(66, 6666));
+  EXPECT_EQ(flood[DropReason::kInvalidMac2], 5u);  // the burst: answered with cookies
+  EXPECT_EQ(flood[DropReason::kHandshakeRateLimited], 15u);
+  EXPECT_EQ(out_b_.sent.size(), 5u);
+  out_b_.sent.clear();
+  // The honest peer's address still gets its cookie, and with it its handshake.
+  a_.initiate_handshake(*peer_b_, now_);
+  auto initiation = out_a_.sent.front().bytes;
+  out_a_.sent.clear();
+  EXPECT_EQ(b_.receive(initiation, kAddressA, now_), DropReason::kInvalidMac2);
+  pump();
+  advance(kRekeyTimeout + kRekeyTimeoutJitterMax);
+  pump();
+  EXPECT_TRUE(peer_b_->has_session());
+}
+
+TEST_F(DevicePairTest, HandshakeWorkBeyondTheBudgetIsDroppedWhileDataFlows) {
+  send_a_to_b(ip_packet(60, 1));
+  pump();
+  ASSERT_EQ(out_b_.delivered.size(), 1u);
+  HandshakeLimits limits;
+  limits.work_per_second = 10;
+  limits.work_burst = 5;
+  limits.demand_per_second = 100000;  // never under load: only the budget acts
+  limits.demand_burst = 100000;
+  b_.set_handshake_limits(limits);
+  const auto flood = unknown_initiations(9);
+  const auto first = flood_b(std::vector<std::vector<uint8_t>>(flood.begin(), flood.begin() + 8),
+                             address(66, 6666));
+  EXPECT_EQ(first[DropReason::kUnknownPeer], 5u);
+  EXPECT_EQ(first[DropReason::kHandshakeBudget], 3u);
+  EXPECT_FALSE(b_.under_load(now_));
+  // Transport data is never charged to the handshake budget.
+  send_a_to_b(ip_packet(60, 2));
+  pump();
+  EXPECT_EQ(out_b_.delivered.size(), 2u);
+  now_ += 100ms;  // one more unit of work
+  const auto later = flood_b(std::vector<std::vector<uint8_t>>(2, flood[8]), address(66, 6666));
+  EXPECT_EQ(later[DropReason::kUnknownPeer], 1u);
+  EXPECT_EQ(later[DropReason::kHandshakeBudget], 1u);
+  EXPECT_EQ(b_.drops()[DropReason::kHandshakeBudget], 4u);
 }
 
 }  // namespace
