@@ -9,9 +9,6 @@
 
 #include <dirent.h>
 #include <malloc.h>
-#if defined(__SANITIZE_ADDRESS__)
-#include <sanitizer/allocator_interface.h>
-#endif
 
 #include <algorithm>
 #include <cstdio>
@@ -615,6 +612,12 @@ void Server::on_timers_changed(wireguard::Peer& peer) noexcept {
   }
   state.armed_for = next;
 }
+
+#if defined(__SANITIZE_ADDRESS__)
+// The sanitizer runtime's public interface (sanitizer/allocator_interface.h, which GCC's
+// packages do not always install).
+extern "C" size_t __sanitizer_get_current_allocated_bytes();
+#endif
 
 namespace {
 
