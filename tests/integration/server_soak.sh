@@ -10,7 +10,7 @@
 # Each peer pings 10.0.2.2 once per SOAK_PING_INTERVAL_MS and starts a new handshake
 # SOAK_REKEY seconds after its last one completed (the server's responder path, keypair
 # rotation and index table, exactly as a rekey by REKEY_AFTER_TIME drives them; no special
-# build). Environment (defaults: CI; ASan/UBSan build: 50 peers, 40 s):
+# build). Environment (defaults: CI; ASan/UBSan build: 50 peers, 50 s):
 #   SOAK_PEERS=200 SOAK_SECONDS=60 SOAK_REKEY=10 SOAK_PING_INTERVAL_MS=1000
 #   SOAK_SAMPLE_SECONDS=5 SOAK_WARMUP_SECONDS (default: 3 rekey periods + 5 s)
 # The 10-minute run:
@@ -38,7 +38,7 @@ SWARM=$(realpath "$BUILD/tools/wgswarm/slirpvpn-wgswarm" 2>/dev/null) ||
   die "no slirpvpn-wgswarm in $BUILD/tools/wgswarm"
 
 if ((SRV_SANITIZED)); then
-  PEERS=${SOAK_PEERS:-50} SECONDS_=${SOAK_SECONDS:-40}
+  PEERS=${SOAK_PEERS:-50} SECONDS_=${SOAK_SECONDS:-50}
 else
   PEERS=${SOAK_PEERS:-200} SECONDS_=${SOAK_SECONDS:-60}
 fi
