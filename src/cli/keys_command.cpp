@@ -3,6 +3,8 @@
 #include "cli/keys_command.h"
 
 #include <sodium.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <array>
@@ -15,6 +17,21 @@
 #include "crypto/x25519.h"
 
 namespace slirpvpn::cli {
+
+namespace {
+
+// `slirpvpn genkey > key` with the usual umask 022 leaves the key world-readable, and the
+// server would then refuse it: say so now, as `wg genkey` does.
+void warn_if_stdout_world_accessible(std::ostream& err) {
+  struct stat status {};
+  if (::fstat(STDOUT_FILENO, &status) == 0 && S_ISREG(status.st_mode) &&
+      (status.st_mode & 007) != 0) {
+    err << "genkey: warning: writing to a world accessible file; run `umask 077` first, or "
+           "chmod 600 the file\n";
+  }
+}
+
+}  // namespace
 
 int run_genkey(std::ostream& out, std::ostream& err) {
   if (!crypto::initialize()) {
@@ -54,7 +71,10 @@ int run_pubkey(std::istream& in, std::ostream& out, std::ostream& err) {
 void register_key_commands(CLI::App& app, int& exit_code) {
   auto* genkey = app.add_subcommand("genkey", "Print a new private key (like `wg genkey`)");
   genkey->footer("Example: slirpvpn genkey | tee private.key | slirpvpn pubkey > public.key");
-  genkey->callback([&exit_code] { exit_code = run_genkey(std::cout, std::cerr); });
+  genkey->callback([&exit_code] {
+    warn_if_stdout_world_accessible(std::cerr);
+    exit_code = run_genkey(std::cout, std::cerr);
+  });
   auto* pubkey = app.add_subcommand(
       "pubkey", "Read a private key on stdin, print its public key (like `wg pubkey`)");
   pubkey->footer("Example: slirpvpn pubkey < private.key");

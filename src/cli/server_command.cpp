@@ -10,6 +10,7 @@
 
 #include "cli/commands.h"
 #include "cli/logging.h"
+#include "cli/secret_memory.h"
 #include "config/server_config.h"
 #include "control/uapi_socket.h"
 #include "server/sandbox.h"
@@ -60,6 +61,8 @@ int run_server(const ServerArguments& arguments) {
   spdlog::set_level(to_spdlog(config->interface.log_level));
   if (!log_level.empty()) spdlog::set_level(spdlog::level::from_str(log_level));
   for (const auto& warning : config->warnings) spdlog::warn("{}", warning);
+  // Peers added at run time (`slirpvpn peer add`, wg set) grow the arena a chunk at a time.
+  reserve_secret_memory(config->peers.size());
   server::ServerOptions options;
   if (!arguments.no_uapi) {
     const std::string name = arguments.name.empty() ? name_from_path(path) : arguments.name;

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 
 namespace slirpvpn::config {
@@ -20,6 +21,12 @@ constexpr size_t kMaxConfigSize = 1 << 20;
 
 ConfigText::~ConfigText() {
   if (!text.empty()) sodium_memzero(text.data(), text.size());
+}
+
+std::string octal_mode_text(unsigned mode) {
+  char text[8];
+  std::snprintf(text, sizeof text, "%04o", mode & 07777);
+  return text;
 }
 
 ConfigExpected<ConfigText> read_config_file(const std::string& path) {
@@ -36,6 +43,8 @@ ConfigExpected<ConfigText> read_config_file(const std::string& path) {
   }
   ConfigText result;
   result.readable_by_others = (status.st_mode & 044) != 0;
+  result.world_readable = (status.st_mode & 004) != 0;
+  result.mode = unsigned(status.st_mode & 07777);
   // Reserve once so the text is never reallocated (which would leave an unwiped copy behind).
   result.text.resize(kMaxConfigSize + 1);
   size_t length = 0;

@@ -12,6 +12,8 @@ namespace slirpvpn::config {
 struct ConfigText {
   std::string text;
   bool readable_by_others = false;  // group or others may read it
+  bool world_readable = false;      // others (not only the group) may read it
+  unsigned mode = 0;                // permission bits, for messages
 
   ConfigText() = default;
   ConfigText(ConfigText&&) = default;
@@ -25,17 +27,28 @@ struct ConfigText {
 // than 1 MiB (no legitimate config comes close).
 ConfigExpected<ConfigText> read_config_file(const std::string& path);
 
-// Reads `path` and parses it with `parse(text, file, has_inline_secrets)`; a file that holds
-// keys inline and that others can read loads with a warning (as `wg` warns).
+// "0644": a mode as chmod takes it.
+std::string octal_mode_text(unsigned mode);
+
+// Reads `path` and parses it with `parse(text, file, has_inline_secrets)`. A file that holds
+// keys inline is refused when everyone may read it (as key files are: the key is as good as
+// published), and loads with a warning when only its group may (`wg` warns about both; a
+// group such as `wheel` or `adm` is a deliberate choice more often than world access is).
 template <typename Config, typename Parse>
 ConfigExpected<Config> load_config_file(const std::string& path, Parse parse) {
   auto text = read_config_file(path);
   if (!text) return tl::unexpected(text.error());
   bool has_inline_secrets = false;
   ConfigExpected<Config> config = parse(text->text, path, has_inline_secrets);
+  if (config && has_inline_secrets && text->world_readable) {
+    return config_fail(path, 0,
+                       "holds keys inline and is readable by others (mode " +
+                           octal_mode_text(text->mode) + "): run chmod 600 " + path +
+                           " or use PrivateKeyFile/PresharedKeyFile");
+  }
   if (config && has_inline_secrets && text->readable_by_others) {
     config->warnings.push_back(path +
-                               " holds keys inline and is readable by group or others: run "
+                               " holds keys inline and is readable by its group: run "
                                "chmod 600 " +
                                path + " or use PrivateKeyFile/PresharedKeyFile");
   }

@@ -9,6 +9,7 @@
 #include <sys/epoll.h>
 #include <sys/resource.h>
 
+#include <dirent.h>
 #include <malloc.h>
 
 #include <algorithm>
@@ -17,6 +18,7 @@
 #include <string>
 
 #include "common/assert.h"
+#include "crypto/secret_arena.h"
 #include "crypto/x25519.h"
 #include "net/peer_address.h"
 #include "server/reload_plan.h"
@@ -679,6 +681,39 @@ void Server::on_timers_changed(wireguard::Peer& peer) noexcept {
   state.armed_for = next;
 }
 
+#if defined(__SANITIZE_ADDRESS__)
+// The sanitizer runtime's public interface (sanitizer/allocator_interface.h, which GCC's
+// packages do not always install).
+extern "C" size_t __sanitizer_get_current_allocated_bytes();
+#endif
+
+namespace {
+
+// Bytes the program has allocated and not freed: the sanitizer's count under ASan (its
+// allocator replaces glibc's), glibc's arenas plus mmap'ed blocks otherwise.
+size_t heap_in_use() {
+#if defined(__SANITIZE_ADDRESS__)
+  return __sanitizer_get_current_allocated_bytes();
+#else
+  const struct mallinfo2 info = ::mallinfo2();
+  return info.uordblks + info.hblkhd;
+#endif
+}
+
+// Open descriptors, or -1 when /proc is out of reach (e.g. a sandbox without it).
+long open_fd_count() {
+  DIR* directory = ::opendir("/proc/self/fd");
+  if (directory == nullptr) return -1;
+  long count = 0;
+  while (const dirent* entry = ::readdir(directory)) {
+    if (entry->d_name[0] != '.') ++count;
+  }
+  ::closedir(directory);
+  return count - 1;  // the directory's own descriptor
+}
+
+}  // namespace
+
 void Server::print_stats() const {
   for (const auto& state : peers_) {
     const auto& stats = state->peer.stats();
@@ -738,6 +773,13 @@ void Server::print_stats() const {
                static_cast<unsigned long long>(total.segmented_out),
                static_cast<unsigned long long>(total.fragmented_out));
   std::fprintf(stderr, "%s\n", line.c_str());
+  // For leak checks over long runs (tests/integration/server_soak.sh).
+  const auto secrets = crypto::SecretArena::global().stats();
+  std::fprintf(stderr,
+               "memory: heap_in_use=%zu fds=%ld secret_blocks=%zu secret_locked_bytes=%zu "
+               "secret_unlocked_bytes=%zu\n",
+               heap_in_use(), open_fd_count(), secrets.blocks_in_use, secrets.locked_bytes,
+               secrets.unlocked_bytes);
 }
 
 }  // namespace slirpvpn::server

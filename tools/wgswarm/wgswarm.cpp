@@ -8,6 +8,10 @@
 //   slirpvpn-wgswarm run --keys-file K --server-public-key P --endpoint HOST:PORT --pings M
 //       prints `key: value` lines (handshakes, pings, RTT percentiles, elapsed time) and exits
 //       non-zero if any peer did not complete its handshake and all M echoes by --timeout.
+//   slirpvpn-wgswarm run ... --duration S --ping-interval-ms I --rekey-every R
+//       soak: for S seconds every peer pings once per I ms and starts a new handshake every R
+//       seconds (the responder's path, keypair rotation and index reuse of the server, as a
+//       rekey drives them); exits non-zero unless every echo sent was answered.
 //
 // Datagrams from the server reach the right simulated peer by their receiver_index: the
 // index each peer put in its initiations as sender_index (responses, cookie replies and
@@ -58,6 +62,11 @@ struct RunOptions {
   // socket buffer (an unprivileged server gets net.core.rmem_max) and cost 5 s retries.
   int start_rate = 5000;
   size_t sockets = 0;  // 0: one per 256 peers
+  // Soak mode when duration_s > 0: pings go on until then, paced by ping_interval_ms.
+  int duration_s = 0;
+  int ping_interval_ms = 1000;
+  int rekey_every_s = 0;  // 0: only the device's own REKEY_AFTER_TIME
+  int progress_every_s = 30;
 };
 
 double milliseconds(Clock::duration duration) {
@@ -86,6 +95,8 @@ struct SimPeer final : wireguard::DeviceOutput {
   uint16_t outstanding_sequence = 0;
   bool outstanding = false;
   Clock::time_point sent_at{};
+  Clock::time_point next_ping{Clock::time_point::max()};   // soak: the next echo is due
+  Clock::time_point next_rekey{Clock::time_point::max()};  // soak: our next initiation
 };
 
 class Swarm {
@@ -118,11 +129,22 @@ class Swarm {
     target_ = target;
     rtts_.reserve(peers_.size() * size_t(options_.pings));
     start_ = Clock::now();
-    const auto deadline = start_ + std::chrono::seconds(options_.timeout_s);
+    soak_ = options_.duration_s > 0;
+    soak_end_ = start_ + std::chrono::seconds(options_.duration_s);
+    // A soak ends when its time is up and every echo in flight is answered or timed out.
+    const auto deadline = start_ + std::chrono::seconds(options_.duration_s + options_.timeout_s);
     auto next_scan = start_;
+    auto next_progress = start_ + std::chrono::seconds(options_.progress_every_s);
     std::vector<pollfd> descriptors;
     for (const auto& socket : sockets_) descriptors.push_back({socket.fd(), POLLIN, 0});
-    while (finished_ < peers_.size() && Clock::now() < deadline) {
+    while (Clock::now() < deadline) {
+      if (!soak_ && finished_ == peers_.size()) break;
+      if (soak_ && Clock::now() >= soak_end_ && started_ == peers_.size() && in_flight() == 0)
+        break;
+      if (soak_ && Clock::now() >= next_progress) {
+        progress();
+        next_progress += std::chrono::seconds(options_.progress_every_s);
+      }
       ::poll(descriptors.data(), descriptors.size(), started_ < peers_.size() ? 1 : 5);
       for (size_t s = 0; s < sockets_.size(); ++s) receive_all(s);
       const auto now = Clock::now();
@@ -160,7 +182,10 @@ class Swarm {
     ++peer.answered;
     ++answered_;
     rtts_.push_back(milliseconds(now - peer.sent_at));
-    if (peer.answered < options_.pings) {
+    if (soak_) {
+      peer.next_ping = now + std::chrono::milliseconds(options_.ping_interval_ms);
+      if (peer.next_ping >= soak_end_) peer.next_ping = Clock::time_point::max();
+    } else if (peer.answered < options_.pings) {
       send_ping(peer, now);
     } else {
       ++finished_;
@@ -168,6 +193,10 @@ class Swarm {
   }
 
   void handshake_complete(SimPeer& peer) noexcept {
+    ++handshakes_total_;
+    if (soak_ && options_.rekey_every_s > 0) {
+      peer.next_rekey = Clock::now() + std::chrono::seconds(options_.rekey_every_s);
+    }
     if (peer.handshake_done) return;
     peer.handshake_done = true;
     // The staged first echo leaves right after this event: its RTT starts now, not with the
@@ -179,6 +208,23 @@ class Swarm {
 
  private:
   static uint16_t identifier(const SimPeer& peer) noexcept { return uint16_t(peer.id + 1); }
+
+  size_t in_flight() const noexcept {
+    size_t count = 0;
+    for (const auto& peer : peers_) count += peer->outstanding ? 1 : 0;
+    return count;
+  }
+
+  void progress() const noexcept {
+    std::fprintf(stderr,
+                 "progress: t=%.0fs sent=%llu answered=%llu timeouts=%llu handshakes=%llu "
+                 "rekeys_started=%llu\n",
+                 std::chrono::duration<double>(Clock::now() - start_).count(),
+                 static_cast<unsigned long long>(sent_), static_cast<unsigned long long>(answered_),
+                 static_cast<unsigned long long>(timeouts_),
+                 static_cast<unsigned long long>(handshakes_total_),
+                 static_cast<unsigned long long>(rekeys_started_));
+  }
 
   net::Datagram& next_slot(size_t socket) noexcept {
     if (send_counts_[socket] == kBatchSlots) flush_socket(socket);
@@ -250,7 +296,24 @@ class Swarm {
       }
       if (peer->outstanding && peer->handshake_done && now - peer->sent_at > ping_timeout) {
         ++timeouts_;
+        if (soak_) {
+          peer->outstanding = false;  // counted as unanswered; the pace goes on
+          if (now < soak_end_) peer->next_ping = now;
+        } else {
+          send_ping(*peer, now);
+        }
+      }
+      if (!soak_) continue;
+      if (!peer->outstanding && now >= peer->next_ping && now < soak_end_) {
+        peer->next_ping = Clock::time_point::max();
         send_ping(*peer, now);
+      }
+      if (now >= peer->next_rekey && now < soak_end_) {
+        // Until this handshake completes no new one is due (an initiation lost on the way is
+        // retried by the device's own REKEY_TIMEOUT timer).
+        peer->next_rekey = Clock::time_point::max();
+        ++rekeys_started_;
+        peer->device->initiate_handshake(*peer->server, now);
       }
     }
   }
@@ -286,7 +349,9 @@ class Swarm {
     std::sort(rtts_.begin(), rtts_.end());
     size_t failed = 0;
     for (const auto& peer : peers_) {
-      if (!peer->handshake_done || peer->answered < options_.pings) ++failed;
+      const bool pings_done =
+          soak_ ? peer->sent > 0 && peer->answered == peer->sent : peer->answered >= options_.pings;
+      if (!peer->handshake_done || !pings_done) ++failed;
     }
     std::printf("peers: %zu sockets=%zu\n", peers_.size(), sockets_.size());
     std::printf("handshakes: completed=%zu initiations_sent=%llu", handshakes_,
@@ -294,7 +359,9 @@ class Swarm {
     if (handshakes_ == peers_.size()) {
       std::printf(" all_done_s=%.3f", milliseconds(handshakes_done_at_ - start_) / 1000.0);
     }
-    std::printf("\n");
+    std::printf(" total=%llu rekeys_started=%llu\n",
+                static_cast<unsigned long long>(handshakes_total_),
+                static_cast<unsigned long long>(rekeys_started_));
     std::printf("pings: sent=%llu answered=%llu timeouts=%llu late=%llu\n",
                 static_cast<unsigned long long>(sent_), static_cast<unsigned long long>(answered_),
                 static_cast<unsigned long long>(timeouts_),
@@ -326,6 +393,10 @@ class Swarm {
   Clock::time_point start_{};
   Clock::time_point handshakes_done_at_{};
   size_t handshakes_ = 0;
+  bool soak_ = false;
+  Clock::time_point soak_end_{};
+  uint64_t handshakes_total_ = 0;
+  uint64_t rekeys_started_ = 0;
   size_t started_ = 0;
   size_t finished_ = 0;
   uint64_t initiations_sent_ = 0;
@@ -457,6 +528,16 @@ int main(int argc, char** argv) {
   run->add_option("--sockets", options.sockets, "UDP sockets (0: one per 256 peers)");
   run->add_option("--start-rate", options.start_rate, "peers starting their handshake per second")
       ->check(CLI::Range(1, 1000000));
+  run->add_option("--duration", options.duration_s,
+                  "soak: ping for this many seconds instead of --pings times");
+  run->add_option("--ping-interval-ms", options.ping_interval_ms, "soak: each peer's echo pace")
+      ->check(CLI::Range(1, 3600000));
+  run->add_option("--rekey-every", options.rekey_every_s,
+                  "soak: each peer starts a new handshake this many seconds after its last one")
+      ->check(CLI::Range(0, 3600));
+  run->add_option("--progress-every", options.progress_every_s,
+                  "soak: a progress line on stderr this often (seconds)")
+      ->check(CLI::Range(1, 3600));
   CLI11_PARSE(app, argc, argv);
 
   if (!crypto::initialize()) return 2;

@@ -225,11 +225,16 @@ TEST(ClientConfigTest, LoadFromFile) {
   ASSERT_TRUE(loaded) << loaded.error().to_string();
   EXPECT_EQ(loaded->file, path);
   EXPECT_TRUE(loaded->warnings.empty());
-  const auto open = dir.write("open.conf", client_text("", ""), 0644);
-  const auto warned = load_client_config(open);
+  // The same text, readable by the group: loads, with a warning.
+  const auto group = dir.write("group.conf", client_text("", ""), 0640);
+  const auto warned = load_client_config(group);
   ASSERT_TRUE(warned);
   ASSERT_EQ(warned->warnings.size(), 1u);
-  EXPECT_THAT(warned->warnings[0], HasSubstr("readable by group or others"));
+  EXPECT_THAT(warned->warnings[0], HasSubstr("readable by its group"));
+  // Readable by everyone: refused, naming the mode and the fix.
+  const auto open = dir.write("open.conf", client_text("", ""), 0644);
+  expect_error(load_client_config(open), open, 0,
+               "holds keys inline and is readable by others (mode 0644): run chmod 600 " + open);
   const auto bad = dir.write("bad.conf", client_text("MTU = 1\n", ""), 0600);
   expect_error(load_client_config(bad), bad, 4, "MTU: '1' is out of range");
 }

@@ -412,11 +412,18 @@ TEST(ServerConfigTest, LoadFromFileWarnsAboutReadableInlineKeys) {
   EXPECT_EQ(loaded->peers.size(), 1u);
   EXPECT_TRUE(loaded->warnings.empty());
 
-  const auto open_file = dir.write("open.conf", text, 0644);
-  const auto warned = load_server_config(open_file);
+  const auto group_file = dir.write("group.conf", text, 0640);
+  const auto warned = load_server_config(group_file);
   ASSERT_TRUE(warned);
   ASSERT_EQ(warned->warnings.size(), 1u);
-  EXPECT_THAT(warned->warnings[0], HasSubstr("chmod 600 " + open_file));
+  EXPECT_THAT(warned->warnings[0], HasSubstr("chmod 600 " + group_file));
+  for (mode_t mode : {0644, 0604, 0606}) {
+    const auto open_file = dir.write("open.conf", text, mode);
+    expect_error(load_server_config(open_file), open_file, 0,
+                 "is readable by others (mode 0" + std::to_string(mode >> 6) +
+                     std::to_string((mode >> 3) & 7) + std::to_string(mode & 7) +
+                     "): run chmod 600 " + open_file);
+  }
 
   dir.write("k", private_text(1) + "\n", 0600);
   const auto with_key_file = dir.write("keyfile.conf", "[Interface]\nPrivateKeyFile = k\n", 0644);
