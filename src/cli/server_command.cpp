@@ -76,7 +76,7 @@ int run_server(const ServerArguments& arguments) {
   }
   // Everything that needs files or privileges is open now: lock the process down.
   if (!arguments.no_sandbox) {
-    auto sandbox = server::apply_sandbox();
+    auto sandbox = (*server)->apply_sandbox();
     if (!sandbox) {
       std::fprintf(stderr, "slirpvpn server: sandbox: %s (--no-sandbox runs without it)\n",
                    sandbox.error().message().c_str());

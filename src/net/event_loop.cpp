@@ -74,6 +74,7 @@ EventLoop::EventLoop(EventLoop&& other) noexcept
       wake_fd_(std::exchange(other.wake_fd_, -1)),
       signal_fd_(std::exchange(other.signal_fd_, -1)),
       signal_handler_(other.signal_handler_),
+      wait_hook_(other.wait_hook_),
       stop_(other.stop_),
       now_(other.now_),
       registrations_(std::move(other.registrations_)),
@@ -304,7 +305,7 @@ void EventLoop::drain_signals() noexcept {
   }
 }
 
-void EventLoop::wake() noexcept {
+void EventLoop::wake() const noexcept {
   uint64_t one = 1;
   // EAGAIN means the counter is already non-zero: the loop will wake anyway.
   [[maybe_unused]] ssize_t n = write(wake_fd_, &one, sizeof(one));
@@ -319,6 +320,9 @@ void EventLoop::drain_wake() noexcept {
 
 Expected<std::size_t> EventLoop::run_once(Duration max_wait) {
   Duration wait = std::max(max_wait, Duration::zero());
+  if (wait_hook_ != nullptr && !wait_hook_->before_wait()) wait = Duration::zero();
+  // The hook may have stopped the loop (a command from another thread): do not block then.
+  if (stop_) wait = Duration::zero();
   if (!heap_.empty()) {
     Duration until_timer = slots_[heap_.front()].when - Clock::now();
     wait = std::min(wait, std::max(until_timer, Duration::zero()));
@@ -328,6 +332,7 @@ Expected<std::size_t> EventLoop::run_once(Duration max_wait) {
   int timeout_ms = int(std::min<int64_t>(wait_ms, INT32_MAX));
 
   int n = epoll_wait(epoll_fd_, events_.data(), int(events_.size()), timeout_ms);
+  if (wait_hook_ != nullptr) wait_hook_->after_wait();
   if (n < 0) {
     if (errno == EINTR) return std::size_t(0);
     return fail_errno("epoll_wait");

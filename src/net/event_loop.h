@@ -21,6 +21,10 @@
 // a stale id (fired or cancelled) is harmless. Capacity is reserved up front and slots are
 // recycled, so schedule/reschedule/cancel allocate nothing once the high-water mark is reached.
 //
+// A WaitHook (optional) runs just before and just after each wait: a consumer of a lock-free
+// ring (net::PacketRing) drains it there and announces its sleep, so producers on other threads
+// know when they must call wake().
+//
 // Thread-safety: everything runs on the thread that calls `run_once()`/`run()`, except
 // `wake()`, which any thread may call (it writes to an eventfd).
 #pragma once
@@ -66,6 +70,18 @@ class SignalHandler {
   ~SignalHandler() = default;
 };
 
+// Runs around the loop's wait (see the Theory of operation).
+class WaitHook {
+ public:
+  // Before epoll_wait. False: there is work already, poll without blocking.
+  virtual bool before_wait() noexcept = 0;
+  // After epoll_wait returned, before any callback.
+  virtual void after_wait() noexcept = 0;
+
+ protected:
+  ~WaitHook() = default;
+};
+
 // Identifies one scheduled timer; 0 is "no timer". Becomes stale once it fires or is cancelled.
 using TimerId = uint64_t;
 inline constexpr TimerId kNoTimer = 0;
@@ -109,6 +125,9 @@ class EventLoop {
   // A second call replaces the set and the handler.
   Expected<void> watch_signals(std::initializer_list<int> signals, SignalHandler* handler);
 
+  // Installs (or with nullptr removes) the hook; not owned.
+  void set_wait_hook(WaitHook* hook) noexcept { wait_hook_ = hook; }
+
   // One wait-dispatch-timers pass, waiting at most `max_wait` (0: poll without blocking).
   // Returns the number of callbacks made. EINTR is not an error (returns 0).
   Expected<std::size_t> run_once(Duration max_wait);
@@ -118,7 +137,7 @@ class EventLoop {
   // your own flag and call wake().
   void stop() noexcept { stop_ = true; }
   // Interrupts a blocking wait; safe from any thread and from signal handlers.
-  void wake() noexcept;
+  void wake() const noexcept;
 
   // The clock reading taken at the end of the last wait (cheap, for hot paths).
   TimePoint now() const noexcept { return now_; }
@@ -153,6 +172,7 @@ class EventLoop {
   int wake_fd_ = -1;
   int signal_fd_ = -1;
   SignalHandler* signal_handler_ = nullptr;
+  WaitHook* wait_hook_ = nullptr;
   bool stop_ = false;
   TimePoint now_{};
 

@@ -23,8 +23,11 @@
 //   ioctl only FIONREAD/FIONBIO/SIOCOUTQ-style socket queries and TCGETS; fcntl only the
 //   flag get/set commands; kill/tgkill only to this process (abort() on an assertion).
 //   Sanitizer builds get a few more calls (see sandbox_relaxed_for_sanitizers()).
+//   Threads: the server's slirp thread starts before the sandbox and the filter is synchronised
+//   to it (TSYNC); the two threads then need only futex (control commands, joining at exit) and
+//   read/write on eventfds (wake-ups), both allowed. No thread starts afterwards (no clone).
 //   Left out on purpose: path filtering (seccomp cannot read pointers; Landlock could, later),
-//   new threads (the server has one), and fork/exec (never needed).
+//   new threads after start-up, and fork/exec (never needed).
 #pragma once
 
 #include <cstddef>
@@ -39,7 +42,7 @@ struct SandboxReport {
 };
 
 // Applies the whole sandbox to the calling process. Irreversible. Call once, after start-up is
-// complete, from the process's only thread (the filter is synchronised to all threads anyway).
+// complete (the server's threads running); the filter is synchronised to all threads.
 // Fails without changing the filter if any step fails; the caller should not serve then.
 Expected<SandboxReport> apply_sandbox();
 

@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: MIT
-// The server's event loop wiring: UDP batches, the protocol device, slirp sessions, signals.
+// The server's wiring: UDP batches and the protocol device on thread N, slirp sessions on
+// thread S, the rings and commands between them, signals.
 #include "server/server.h"
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
 #include <sys/epoll.h>
@@ -14,7 +16,9 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <condition_variable>
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 
 #include "common/assert.h"
@@ -29,20 +33,25 @@ namespace {
 
 constexpr size_t kBatchSlots = 64;
 
+// Each ring holds this many packets: about 25 ms of a 1 Gbit/s stream of 1420-byte packets, so
+// a burst (slirp answering a 64 KiB window, a recvmmsg round of GRO'd datagrams) never fills it
+// while the other thread keeps up; 2 × 2048 slots of 2 KiB are 8 MiB of address space, touched
+// only as far as traffic reaches.
+constexpr size_t kRingSlots = 2048;
+
 // The idle sweep runs four times per SessionIdleTimeout (a session lives at most 1.25 times the
 // timeout past its last packet), but not more often than this nor less often than that.
 constexpr net::Duration kMinIdleSweep = std::chrono::milliseconds(250);
 constexpr net::Duration kMaxIdleSweep = std::chrono::seconds(30);
 
-// Everything that went through a session in either direction, refusals included: a change
-// means the peer used its network since the last sweep. Keepalives never reach the session.
-uint64_t flows_refused(const slirp::SlirpSession* session) noexcept {
-  if (session == nullptr) return 0;
+uint64_t flows_refused(const slirp::SessionCounters& counters) noexcept {
   uint64_t total = 0;
-  for (auto count : session->counters().flows_refused) total += count;
+  for (auto count : counters.flows_refused) total += count;
   return total;
 }
 
+// Everything that went through a session in either direction, refusals included: a change
+// means the peer used its network since the last sweep. Keepalives never reach the session.
 uint64_t session_activity(const slirp::SessionCounters& counters) noexcept {
   uint64_t total = counters.packets_in + counters.packets_out + counters.ipv6_disabled +
                    counters.echo_refused + counters.rst_sent + counters.icmp_prohibited_sent +
@@ -113,8 +122,10 @@ std::string key_text(const crypto::PublicKey& key) {
 
 }  // namespace
 
-void PeerState::deliver_ip(std::span<const uint8_t> packet) noexcept {
-  server.send_from_slirp(*this, packet);
+// Runs on thread S.
+void SessionSlot::deliver_ip(std::span<const uint8_t> packet) noexcept {
+  server.to_peers_.push(id, generation, packet);
+  if (server.to_peers_.unpublished() >= Server::kPublishBatch) server.publish_to_peers();
 }
 
 void PeerState::on_timer(net::TimePoint now) noexcept {
@@ -130,10 +141,12 @@ Expected<std::unique_ptr<Server>> Server::create(config::ServerConfig config,
   raise_file_limit();
   auto loop = net::EventLoop::create();
   if (!loop) return tl::unexpected(loop.error());
+  auto slirp_loop = net::EventLoop::create();
+  if (!slirp_loop) return tl::unexpected(slirp_loop.error());
   auto socket = net::UdpSocket::open(config.interface.listen_port);
   if (!socket) return tl::unexpected(socket.error());
   std::unique_ptr<Server> server(
-      new Server(std::move(config), std::move(*loop), std::move(*socket)));
+      new Server(std::move(config), std::move(*loop), std::move(*socket), std::move(*slirp_loop)));
 
   server->host_addresses_ = host_addresses();
   for (const auto& peer_config : server->config_.peers) {
@@ -147,7 +160,7 @@ Expected<std::unique_ptr<Server>> Server::create(config::ServerConfig config,
   }
   // Port forwards listen from the start; other peers get their network on first use.
   for (auto& state : server->peers_) {
-    if (!state->config.forward_ports.empty() && !server->ensure_session(*state)) {
+    if (!state->config.forward_ports.empty() && !server->start_session(*state)) {
       return fail("port forward", "peer " + key_text(state->peer.public_key()) +
                                       ": could not create its slirp network");
     }
@@ -170,43 +183,204 @@ Expected<std::unique_ptr<Server>> Server::create(config::ServerConfig config,
   }
   // After every fd of the server's own is open (sockets, epoll, signals, UAPI).
   server->refresh_fd_budget();
+  // Last: from here on the sessions belong to thread S. Before the sandbox (clone is not in it).
+  if (auto started = server->start_slirp_thread(); !started) {
+    return tl::unexpected(started.error());
+  }
   return server;
 }
 
-Server::Server(config::ServerConfig config, net::EventLoop loop, net::UdpSocket socket)
+namespace {
+
+// The largest tunnel MTU configured, plus room for the padding Device::receive may leave.
+size_t largest_packet(const config::ServerConfig& config) {
+  uint32_t mtu = config.interface.mtu;
+  for (const auto& peer : config.peers) mtu = std::max(mtu, peer.mtu.value_or(0));
+  return std::max<size_t>(2048, mtu + wireguard::kPaddingMultiple);
+}
+
+}  // namespace
+
+Server::Server(config::ServerConfig config, net::EventLoop loop, net::UdpSocket socket,
+               net::EventLoop slirp_loop)
     : config_(std::move(config)),
       loop_(std::move(loop)),
       socket_(std::move(socket)),
       port_(socket_.local_port()),
       receive_batch_(kBatchSlots, net::kMaxDatagramSize),
-      send_batch_(kBatchSlots, [&] {
-        if (socket_.gso_enabled()) return net::kMaxDatagramSize;
-        uint32_t mtu = config_.interface.mtu;
-        for (const auto& peer : config_.peers) mtu = std::max(mtu, peer.mtu.value_or(0));
-        return std::max<size_t>(2048,
-                                mtu + wireguard::kTransportMinSize + wireguard::kPaddingMultiple);
-      }()) {
+      send_batch_(kBatchSlots,
+                  [&] {
+                    if (socket_.gso_enabled()) return net::kMaxDatagramSize;
+                    uint32_t mtu = config_.interface.mtu;
+                    for (const auto& peer : config_.peers)
+                      mtu = std::max(mtu, peer.mtu.value_or(0));
+                    return std::max<size_t>(
+                        2048, mtu + wireguard::kTransportMinSize + wireguard::kPaddingMultiple);
+                  }()),
+      to_slirp_(kRingSlots, largest_packet(config_)),
+      to_peers_(kRingSlots, largest_packet(config_)),
+      slirp_loop_(std::move(slirp_loop)) {
   device_ = std::make_unique<wireguard::Device>(config_.interface.private_key, random_,
                                                 static_cast<wireguard::DeviceOutput&>(*this),
                                                 [] { return std::chrono::system_clock::now(); });
+  loop_.set_wait_hook(&network_hook_);
+  slirp_loop_.set_wait_hook(&slirp_hook_);
 }
 
 Server::~Server() {
+  stop_slirp_thread();
   uapi_.reset();
   loop_.cancel(flush_timer_);
-  loop_.cancel(idle_sweep_timer_);
+  slirp_loop_.cancel(idle_sweep_timer_);
   for (auto& state : peers_) loop_.cancel(state->timer);
-  // Sessions unregister their fds from the loop; the loop outlives them.
-  for (auto& state : peers_) state->session.reset();
+  // Sessions unregister their fds from slirp_loop_, which outlives them.
+  for (auto& slot : slots_) slot->session.reset();
 }
 
 Expected<void> Server::run() {
   spdlog::info("server: listening on udp port {} with {} peer(s)", port_, peers_.size());
   if (uapi_) spdlog::info("server: control socket {}", uapi_->path());
   auto result = loop_.run();
+  stop_slirp_thread();
+  drain_to_peers();
   flush();
   print_stats();
   return result;
+}
+
+// ---- the two threads -------------------------------------------------------------------------
+
+Expected<SandboxReport> Server::apply_sandbox() {
+  Expected<bool> dropped = false;
+  run_on_slirp([&] { dropped = drop_capabilities(); });
+  if (!dropped) return tl::unexpected(dropped.error());
+  return server::apply_sandbox();
+}
+
+Expected<void> Server::start_slirp_thread() {
+  // Thread S inherits this mask: every signal stays with thread N's signalfd.
+  sigset_t all, previous;
+  sigfillset(&all);
+  if (int rc = pthread_sigmask(SIG_BLOCK, &all, &previous); rc != 0) {
+    return fail("pthread_sigmask", {}, rc);
+  }
+  slirp_thread_ = std::thread([this] {
+    if (auto result = slirp_loop_.run(); !result) {
+      // epoll_wait failing on our own epoll fd: nothing to recover, and thread N would wait
+      // for this thread's replies forever.
+      spdlog::critical("server: slirp thread: {}", result.error().message());
+      std::abort();
+    }
+  });
+  pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+  // For top -H and /proc/PID/task/*/comm (15 characters at most).
+  pthread_setname_np(slirp_thread_.native_handle(), "slirpvpn-slirp");
+  return {};
+}
+
+void Server::stop_slirp_thread() {
+  if (!slirp_thread_.joinable()) return;
+  run_on_slirp([this] { slirp_loop_.stop(); });
+  slirp_thread_.join();
+}
+
+void Server::run_on_slirp(const std::function<void()>& work) const {
+  if (!slirp_thread_.joinable()) {
+    work();
+    return;
+  }
+  std::mutex done_mutex;
+  std::condition_variable done_changed;
+  bool done = false;
+  {
+    std::lock_guard lock(commands_mutex_);
+    commands_.emplace_back([&] {
+      work();
+      std::lock_guard done_lock(done_mutex);
+      done = true;
+      done_changed.notify_one();
+    });
+    commands_pending_.store(true, std::memory_order_release);
+  }
+  slirp_loop_.wake();
+  std::unique_lock done_lock(done_mutex);
+  done_changed.wait(done_lock, [&] { return done; });
+}
+
+bool Server::run_commands() noexcept {
+  if (!commands_pending_.load(std::memory_order_acquire)) return false;
+  std::vector<std::function<void()>> work;
+  {
+    std::lock_guard lock(commands_mutex_);
+    work.swap(commands_);
+    commands_pending_.store(false, std::memory_order_relaxed);
+  }
+  for (auto& command : work) command();
+  return !work.empty();
+}
+
+bool Server::SlirpHook::before_wait() noexcept {
+  const bool commands = server.run_commands();
+  const size_t drained = server.drain_to_slirp();
+  server.publish_to_peers();
+  if (commands || drained == server.to_slirp_.slots()) return false;
+  return server.to_slirp_.prepare_sleep();
+}
+
+bool Server::NetworkHook::before_wait() noexcept {
+  if (server.drain_to_peers() == server.to_peers_.slots()) return false;
+  return server.to_peers_.prepare_sleep();
+}
+
+void Server::publish_to_slirp() noexcept {
+  if (to_slirp_.publish()) slirp_loop_.wake();
+}
+
+void Server::publish_to_peers() noexcept {
+  if (to_peers_.publish()) loop_.wake();
+}
+
+size_t Server::drain_to_peers() noexcept {
+  size_t taken = 0;
+  while (taken < to_peers_.slots()) {
+    const net::PacketRing::Packet* packet = to_peers_.front();
+    if (packet == nullptr) break;
+    if (PeerState* state = state_by_id(packet->peer, packet->generation)) {
+      send_from_slirp(*state, packet->bytes);
+    } else {
+      ++counters_.peer_gone_out;
+    }
+    to_peers_.pop();
+    // Slots go back in batches, so thread S can refill while we encrypt the rest.
+    if (++taken % kPublishBatch == 0) to_peers_.release();
+  }
+  to_peers_.release();
+  if (taken > 0) flush();
+  return taken;
+}
+
+size_t Server::drain_to_slirp() noexcept {
+  size_t taken = 0;
+  while (taken < to_slirp_.slots()) {
+    const net::PacketRing::Packet* packet = to_slirp_.front();
+    if (packet == nullptr) break;
+    SessionSlot* slot = packet->peer < slots_.size() ? slots_[packet->peer].get() : nullptr;
+    if (slot == nullptr || !slot->in_use || slot->generation != packet->generation) {
+      ++slirp_counters_.peer_gone_in;
+    } else if (ensure_session(*slot)) {
+      slot->session->input_ip_packet(packet->bytes);
+      if (slot->session->input_pending() && !slot->input_flush_queued) {
+        slot->input_flush_queued = true;
+        slot->next_input_flush = input_flush_head_;
+        input_flush_head_ = slot;
+      }
+    }
+    to_slirp_.pop();
+    if (++taken % kPublishBatch == 0) to_slirp_.release();
+  }
+  to_slirp_.release();
+  flush_session_input();
+  return taken;
 }
 
 PeerState& Server::add_peer(const config::ServerPeer& peer_config,
@@ -217,22 +391,40 @@ PeerState& Server::add_peer(const config::ServerPeer& peer_config,
   peer.persistent_keepalive = peer_config.persistent_keepalive;
   peer.endpoint = endpoint;
   auto& protocol_peer = device_->add_peer(peer);
+  const auto free_id = std::find(peers_by_id_.begin(), peers_by_id_.end(), nullptr);
+  const auto id = uint32_t(free_id - peers_by_id_.begin());
+  if (free_id == peers_by_id_.end()) {
+    peers_by_id_.push_back(nullptr);
+    id_generations_.push_back(0);
+  }
+  const uint32_t generation = ++id_generations_[id];
   auto state = std::make_unique<PeerState>(
       *this, protocol_peer, peer_config,
-      make_session_config(config_.interface, peer_config, host_addresses_));
+      make_session_config(config_.interface, peer_config, host_addresses_), id, generation);
   protocol_peer.context = state.get();
+  peers_by_id_[id] = state.get();
   peers_.push_back(std::move(state));
-  return *peers_.back();
+  PeerState& added = *peers_.back();
+  run_on_slirp([this, &added, label = label_of(added)] {
+    open_slot(added.id, added.generation, label, added.session_config);
+  });
+  return added;
 }
 
 void Server::remove_peer(PeerState& state) {
   // The device still reports events for the peer while removing it: the state must live.
   const crypto::PublicKey key = state.peer.public_key();
-  // Only on_io queues peers for input flushing, and it empties the list before it returns.
-  SLIRPVPN_ASSERT(input_flush_head_ == nullptr);
   device_->remove_peer(key);
   loop_.cancel(state.timer);
-  state.session.reset();
+  // Packets of this peer still in either ring are dropped by their id's check from now on.
+  run_on_slirp([this, id = state.id] {
+    SessionSlot& slot = *slots_[id];
+    slot.in_use = false;
+    // Only drain_to_slirp queues slots for input flushing, and it empties the list first.
+    SLIRPVPN_ASSERT(input_flush_head_ == nullptr);
+    slot.session.reset();
+  });
+  peers_by_id_[state.id] = nullptr;
   std::erase_if(peers_, [&](const auto& candidate) { return candidate.get() == &state; });
 }
 
@@ -241,7 +433,56 @@ PeerState* Server::find_state(const crypto::PublicKey& key) noexcept {
   return peer ? &state_of(*peer) : nullptr;
 }
 
+PeerState* Server::state_by_id(uint32_t id, uint32_t generation) noexcept {
+  if (id >= peers_by_id_.size()) return nullptr;
+  PeerState* state = peers_by_id_[id];
+  return state != nullptr && state->generation == generation ? state : nullptr;
+}
+
+bool Server::start_session(const PeerState& state) {
+  bool started = false;
+  run_on_slirp([&] { started = ensure_session(*slots_[state.id]); });
+  return started;
+}
+
+// Thread S: (re)binds the slot to a peer with a fresh configuration; its old session, if any,
+// is freed (its flows end) and the next packet or start_session() creates one.
+void Server::open_slot(uint32_t id, uint32_t generation, std::string label,
+                       slirp::SessionConfig config) {
+  while (slots_.size() <= id)
+    slots_.push_back(std::make_unique<SessionSlot>(*this, uint32_t(slots_.size())));
+  SessionSlot& slot = *slots_[id];
+  slot.session.reset();
+  slot.generation = generation;
+  slot.in_use = true;
+  slot.label = std::move(label);
+  slot.config = std::move(config);
+}
+
+SlirpView Server::slirp_view(bool with_flows) const {
+  SlirpView view;
+  run_on_slirp([&] {
+    view.counters = slirp_counters_;
+    view.sessions.resize(slots_.size());
+    for (size_t id = 0; id < slots_.size(); ++id) {
+      const SessionSlot& slot = *slots_[id];
+      if (!slot.in_use || !slot.session) continue;
+      auto& session = view.sessions[id];
+      session.active = true;
+      session.fds = slot.session->registered_fd_count();
+      session.counters = slot.session->counters();
+      session.host_sockets = slot.session->host_sockets();
+      if (with_flows) session.flows = slot.session->flow_count();
+    }
+    view.fd_budget = fd_budget_;
+  });
+  // Peers added after the copy (none: N is the only thread adding) would index past its end.
+  view.sessions.resize(std::max(view.sessions.size(), peers_by_id_.size()));
+  return view;
+}
+
 control::DeviceSnapshot Server::uapi_get() {
+  const SlirpView view = slirp_view(true);
   control::DeviceSnapshot snapshot;
   std::copy(config_.interface.private_key.span().begin(),
             config_.interface.private_key.span().end(), snapshot.private_key.begin());
@@ -257,33 +498,33 @@ control::DeviceSnapshot Server::uapi_get() {
     peer.rx_bytes = state->peer.stats().rx_bytes;
     peer.persistent_keepalive = uint16_t(state->peer.timers().persistent_keepalive().count());
     peer.allowed_ips = state->config.allowed_ips;
-    add_peer_stats(*state, peer);
+    add_peer_stats(*state, view.sessions[state->id], peer);
     snapshot.peers.push_back(std::move(peer));
   }
-  add_device_stats(snapshot);
+  add_device_stats(snapshot, view);
   return snapshot;
 }
 
 // `slirpvpn show`'s keys (control/show.h): counts only, never a flow's addresses.
-void Server::add_peer_stats(const PeerState& state, control::PeerSnapshot& peer) const {
+void Server::add_peer_stats(const PeerState& state, const SlirpView::Session& session,
+                            control::PeerSnapshot& peer) const {
   if (!state.config.name.empty()) peer.extra.emplace_back("name", state.config.name);
-  peer.extra.emplace_back("slirp_active", state.session ? "1" : "0");
-  if (!state.session) return;
-  const auto flows = state.session->flow_count();
-  peer.extra.emplace_back("tcp_flows", std::to_string(flows.tcp));
-  peer.extra.emplace_back("udp_flows", std::to_string(flows.udp));
+  peer.extra.emplace_back("slirp_active", session.active ? "1" : "0");
+  if (!session.active) return;
+  peer.extra.emplace_back("tcp_flows", std::to_string(session.flows.tcp));
+  peer.extra.emplace_back("udp_flows", std::to_string(session.flows.udp));
   // Exact, from slirp's socket callbacks (the flow limits count these).
-  peer.extra.emplace_back("host_sockets", std::to_string(state.session->host_sockets().total()));
-  const auto& counters = state.session->counters();
+  peer.extra.emplace_back("host_sockets", std::to_string(session.host_sockets.total()));
+  const auto& counters = session.counters;
   uint64_t denied = 0;
   for (auto count : counters.refused) denied += count;
   peer.extra.emplace_back("egress_denied", std::to_string(denied));
-  slirp::for_each_drop(state.session->counters(), [&peer](const char* name, uint64_t value) {
+  slirp::for_each_drop(counters, [&peer](const char* name, uint64_t value) {
     if (value > 0) peer.extra.emplace_back(std::string("drop_") + name, std::to_string(value));
   });
 }
 
-void Server::add_device_stats(control::DeviceSnapshot& snapshot) const {
+void Server::add_device_stats(control::DeviceSnapshot& snapshot, const SlirpView& view) const {
   const auto& drops = device_->drops();
   for (size_t i = 1; i < size_t(wireguard::DropReason::kCount); ++i) {
     const auto reason = wireguard::DropReason(i);
@@ -297,6 +538,15 @@ void Server::add_device_stats(control::DeviceSnapshot& snapshot) const {
                                 std::to_string(counters_.send_would_block));
   if (counters_.send_refused > 0)
     snapshot.extra.emplace_back("drop_send_refused", std::to_string(counters_.send_refused));
+  const auto add = [&snapshot](const char* name, uint64_t value) {
+    if (value > 0) snapshot.extra.emplace_back(std::string("drop_") + name, std::to_string(value));
+  };
+  add("ring_full_in", to_slirp_.dropped_full());
+  add("ring_full_out", to_peers_.dropped_full());
+  add("ring_oversize_in", to_slirp_.dropped_oversize());
+  add("ring_oversize_out", to_peers_.dropped_oversize());
+  add("peer_gone_in", view.counters.peer_gone_in);
+  add("peer_gone_out", counters_.peer_gone_out);
 }
 
 int Server::uapi_set(const control::SetRequest& request) {
@@ -399,7 +649,7 @@ void Server::reload() noexcept {
   for (size_t index : plan.added) {
     PeerState& state =
         add_peer(file->peers[index], endpoints[index].value_or(wireguard::PeerAddress{}));
-    if (!state.config.forward_ports.empty()) ensure_session(state);
+    if (!state.config.forward_ports.empty()) start_session(state);
     spdlog::info("reload: peer {} added", label_of(state));
   }
   for (const auto& update : plan.updated)
@@ -426,7 +676,8 @@ bool Server::prepare_reload(const config::ServerConfig& file, const ReloadPlan& 
     // The send batch was sized for the largest MTU at start-up.
     const size_t mtu = peer.mtu.value_or(config_.interface.mtu);
     if (mtu + wireguard::kTransportMinSize + wireguard::kPaddingMultiple >
-        send_batch_.slot_capacity()) {
+            send_batch_.slot_capacity() ||
+        mtu + wireguard::kPaddingMultiple > to_slirp_.slot_bytes()) {
       return fail_reload(peer, "MTU " + std::to_string(mtu) + " is larger than at start-up " +
                                    "(restart the server for it)");
     }
@@ -455,11 +706,17 @@ void Server::apply_peer_update(const config::ServerPeer& wanted, const PeerUpdat
   if (update.endpoint && endpoint) state->peer.set_endpoint(*endpoint);
   state->config = wanted;
   state->session_config.limits = flow_limits(config_.interface, wanted);
-  if (state->session) state->session->set_limits(state->session_config.limits);
+  run_on_slirp([this, id = state->id, limits = state->session_config.limits] {
+    SessionSlot& slot = *slots_[id];
+    slot.config.limits = limits;
+    if (slot.session) slot.session->set_limits(limits);
+  });
   if (update.session) {
     state->session_config = make_session_config(config_.interface, wanted, host_addresses_);
-    state->session.reset();
-    if (!wanted.forward_ports.empty()) ensure_session(*state);
+    run_on_slirp([this, state, label = label_of(*state)] {
+      open_slot(state->id, state->generation, label, state->session_config);
+    });
+    if (!wanted.forward_ports.empty()) start_session(*state);
   }
   spdlog::info("reload: peer {} updated{}", label_of(*state),
                update.session ? " (its slirp network was rebuilt: MTU or ForwardPort)" : "");
@@ -482,19 +739,20 @@ void Server::on_io(int, uint32_t) noexcept {
         device_->receive({const_cast<uint8_t*>(segment.data()), segment.size()}, from, now);
       }
     }
+    // Thread S starts on this round while we read the next.
+    publish_to_slirp();
     if (*received < receive_batch_.slots()) break;
   }
-  flush_session_input();
   flush();
 }
 
 void Server::flush_session_input() noexcept {
   while (input_flush_head_ != nullptr) {
-    PeerState& state = *input_flush_head_;
-    input_flush_head_ = state.next_input_flush;
-    state.next_input_flush = nullptr;
-    state.input_flush_queued = false;
-    if (state.session) state.session->flush_input();
+    SessionSlot& slot = *input_flush_head_;
+    input_flush_head_ = slot.next_input_flush;
+    slot.next_input_flush = nullptr;
+    slot.input_flush_queued = false;
+    if (slot.session) slot.session->flush_input();
   }
 }
 
@@ -507,30 +765,25 @@ void Server::deliver_packet(wireguard::Peer& peer, std::span<uint8_t> packet) no
     device_->drops().add(wireguard::DropReason::kInnerSourceNotAllowed);
     return;
   }
-  if (!ensure_session(state)) return;
-  state.session->input_ip_packet(packet);
-  if (state.session->input_pending() && !state.input_flush_queued) {
-    state.input_flush_queued = true;
-    state.next_input_flush = input_flush_head_;
-    input_flush_head_ = &state;
-  }
+  to_slirp_.push(state.id, state.generation, packet);
+  if (to_slirp_.unpublished() >= kPublishBatch) publish_to_slirp();
 }
 
-bool Server::ensure_session(PeerState& state) noexcept {
-  if (state.session) return true;
-  state.session_config.fd_budget = &fd_budget_;
-  auto session = slirp::SlirpSession::create(state.session_config, loop_, state);
+bool Server::ensure_session(SessionSlot& slot) noexcept {
+  if (slot.session) return true;
+  slot.config.fd_budget = &fd_budget_;
+  auto session = slirp::SlirpSession::create(slot.config, slirp_loop_, slot);
   if (!session) {
-    ++counters_.session_create_failed;
-    spdlog::error("server: peer {}: slirp network not created: {}",
-                  key_text(state.peer.public_key()), session.error().message());
+    ++slirp_counters_.session_create_failed;
+    spdlog::error("server: peer {}: slirp network not created: {}", slot.label,
+                  session.error().message());
     return false;
   }
-  state.session = std::move(*session);
-  ++counters_.sessions_created;
+  slot.session = std::move(*session);
+  ++slirp_counters_.sessions_created;
   refresh_fd_budget();
-  state.session_activity = 0;
-  state.session_active_at = net::Clock::now();
+  slot.session_activity = 0;
+  slot.session_active_at = net::Clock::now();
   return true;
 }
 
@@ -549,7 +802,7 @@ void Server::arm_idle_sweep(net::TimePoint now) noexcept {
   const net::Duration timeout = config_.interface.session_idle_timeout;
   if (timeout == net::Duration::zero()) return;
   const net::Duration period = std::clamp<net::Duration>(timeout / 4, kMinIdleSweep, kMaxIdleSweep);
-  idle_sweep_timer_ = loop_.schedule(now + period, &idle_sweep_);
+  idle_sweep_timer_ = slirp_loop_.schedule(now + period, &idle_sweep_);
 }
 
 void Server::IdleSweep::on_timer(net::TimePoint now) noexcept {
@@ -562,20 +815,20 @@ void Server::IdleSweep::on_timer(net::TimePoint now) noexcept {
 void Server::sweep_idle_sessions(net::TimePoint now) noexcept {
   const net::Duration timeout = config_.interface.session_idle_timeout;
   size_t freed = 0;
-  for (auto& state : peers_) {
-    if (!state->session || !state->session_config.port_forwards.empty()) continue;
-    const uint64_t activity = session_activity(state->session->counters());
-    if (activity != state->session_activity) {
-      state->session_activity = activity;
-      state->session_active_at = now;
+  for (auto& slot : slots_) {
+    if (!slot->session || !slot->config.port_forwards.empty()) continue;
+    const uint64_t activity = session_activity(slot->session->counters());
+    if (activity != slot->session_activity) {
+      slot->session_activity = activity;
+      slot->session_active_at = now;
       continue;
     }
-    if (now - state->session_active_at < timeout || state->session->has_flows()) continue;
+    if (now - slot->session_active_at < timeout || slot->session->has_flows()) continue;
     spdlog::debug(
-        "server: peer {}: slirp network freed after {} s idle", key_text(state->peer.public_key()),
-        std::chrono::duration_cast<std::chrono::seconds>(now - state->session_active_at).count());
-    state->session.reset();
-    ++counters_.sessions_freed_idle;
+        "server: peer {}: slirp network freed after {} s idle", slot->label,
+        std::chrono::duration_cast<std::chrono::seconds>(now - slot->session_active_at).count());
+    slot->session.reset();
+    ++slirp_counters_.sessions_freed_idle;
     ++freed;
   }
   // Each session's buffers (~140 KiB measured) were carved from the heap between other
@@ -715,6 +968,7 @@ long open_fd_count() {
 }  // namespace
 
 void Server::print_stats() const {
+  const SlirpView view = slirp_view(false);
   for (const auto& state : peers_) {
     const auto& stats = state->peer.stats();
     const auto& endpoint = state->peer.endpoint();
@@ -727,21 +981,21 @@ void Server::print_stats() const {
                  static_cast<unsigned long long>(stats.rx_bytes),
                  static_cast<unsigned long long>(stats.tx_bytes),
                  static_cast<unsigned long long>(stats.handshakes_completed),
-                 state->session ? state->session->registered_fd_count() : size_t(0),
-                 state->session ? state->session->host_sockets().total() : size_t(0),
-                 state->session ? state->session->host_sockets().tcp : size_t(0),
-                 state->session ? state->session->host_sockets().udp : size_t(0),
-                 static_cast<unsigned long long>(flows_refused(state->session.get())));
+                 view.sessions[state->id].fds, view.sessions[state->id].host_sockets.total(),
+                 view.sessions[state->id].host_sockets.tcp,
+                 view.sessions[state->id].host_sockets.udp,
+                 static_cast<unsigned long long>(flows_refused(view.sessions[state->id].counters)));
   }
   size_t active = 0;
-  for (const auto& state : peers_) active += state->session ? 1 : 0;
+  for (const auto& state : peers_) active += view.sessions[state->id].active ? 1 : 0;
   std::fprintf(stderr,
                "sessions: active=%zu created=%llu freed_idle=%llu create_failed=%llu "
                "fd_limit=%zu fd_reserve=%zu other_fds=%zu slirp_sockets=%zu\n",
-               active, static_cast<unsigned long long>(counters_.sessions_created),
-               static_cast<unsigned long long>(counters_.sessions_freed_idle),
-               static_cast<unsigned long long>(counters_.session_create_failed), fd_budget_.limit,
-               fd_budget_.reserve, fd_budget_.other_fds, fd_budget_.slirp_sockets);
+               active, static_cast<unsigned long long>(view.counters.sessions_created),
+               static_cast<unsigned long long>(view.counters.sessions_freed_idle),
+               static_cast<unsigned long long>(view.counters.session_create_failed),
+               view.fd_budget.limit, view.fd_budget.reserve, view.fd_budget.other_fds,
+               view.fd_budget.slirp_sockets);
   std::string line = "drops:";
   const auto& drops = device_->drops();
   for (size_t i = 1; i < size_t(wireguard::DropReason::kCount); ++i) {
@@ -752,9 +1006,7 @@ void Server::print_stats() const {
     }
   }
   slirp::SessionCounters total;
-  for (const auto& state : peers_) {
-    if (state->session) total += state->session->counters();
-  }
+  for (const auto& state : peers_) total += view.sessions[state->id].counters;
   slirp::for_each_drop(total, [&line](const char* name, uint64_t value) {
     if (value > 0) line += std::string(" slirp_") + name + "=" + std::to_string(value);
   });
@@ -762,6 +1014,16 @@ void Server::print_stats() const {
     line += " send_would_block=" + std::to_string(counters_.send_would_block);
   }
   if (counters_.send_refused > 0) line += " send_refused=" + std::to_string(counters_.send_refused);
+  // The rings between the threads (see the Theory of operation in server.h).
+  const auto add = [&line](const char* name, uint64_t value) {
+    if (value > 0) line += std::string(" ") + name + "=" + std::to_string(value);
+  };
+  add("ring_full_in", to_slirp_.dropped_full());
+  add("ring_full_out", to_peers_.dropped_full());
+  add("ring_oversize_in", to_slirp_.dropped_oversize());
+  add("ring_oversize_out", to_peers_.dropped_oversize());
+  add("peer_gone_in", view.counters.peer_gone_in);
+  add("peer_gone_out", counters_.peer_gone_out);
   // How the adapter shaped the traffic between the tunnel and slirp (see slirp::SessionConfig).
   std::fprintf(stderr,
                "slirp: packets_in=%llu coalesced_in=%llu mss_raised=%llu packets_out=%llu "

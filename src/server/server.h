@@ -1,29 +1,55 @@
 // SPDX-License-Identifier: MIT
 // The slirpvpn server: WireGuard peers over one UDP socket, each terminated into its own
-// libslirp instance, all driven by one epoll event loop. Needs no root and no TUN device.
+// libslirp instance, on two threads joined by lock-free rings. Needs no root and no TUN device.
 //
 // Theory of operation
-//   UDP in: recvmmsg batches → Device::receive (decrypt in place) → deliver_packet: the inner
-//   source must lie in the peer's AllowedIPs → the peer's SlirpSession (created on the peer's
-//   first packet, or at start when it has port forwards) → libslirp → host sockets.
-//   slirp out: SlirpSession → PeerState::deliver_ip → Device::encapsulate straight into a slot
-//   of the send batch → sendmmsg when the batch fills or at the end of the loop pass (a
-//   zero-delay flush timer), so a burst leaves in one system call.
-//   Timers: each peer has one event-loop timer at Device::next_expiry(peer), moved whenever the
+//   Two threads, each with its own net::EventLoop, and who owns what:
+//   - Thread N (network; the thread that calls run()): the UDP socket, wireguard::Device (keys,
+//     handshakes, peer timers), the peer table (PeerState), the UAPI control socket, signals
+//     (the signalfd; thread S blocks every signal).
+//   - Thread S (slirp): every libslirp instance (SessionSlot → SlirpSession) with its host
+//     sockets and timers, the idle sweep, port forwards. libslirp keeps process-wide state
+//     (its clock, the DNS cache), so all instances live on this one thread.
+//   UDP in (N): recvmmsg batches → Device::receive (decrypt in place) → deliver_packet: the inner
+//   source must lie in the peer's AllowedIPs → pushed into ring N→S with the peer's id and
+//   generation; the ring is published after each recvmmsg round.
+//   Thread S drains N→S before each wait: the slot's SlirpSession (created on the peer's first
+//   packet, or at once when it has port forwards) → input_ip_packet; flush_input per drained
+//   batch, so TCP segments still merge across a whole batch → libslirp → host sockets.
+//   slirp out (S): SlirpSession → SessionSlot::deliver_ip → pushed into ring S→N, published
+//   every kPublishBatch packets and before each wait. Thread N drains S→N before each wait:
+//   Device::encapsulate straight into a slot of the send batch (runs to one peer join as UDP GSO
+//   segments) → sendmmsg when the batch fills and at the end of the drain.
+//   Rings (net::PacketRing): fixed slots allocated at start, sized for the largest tunnel MTU;
+//   a full ring drops the packet and counts it (drops: ring_full_in/ring_full_out); neither
+//   thread ever waits for the other on the data path. Wake-up: a consumer about to block says
+//   so in the ring (prepare_sleep); a producer writes the consumer loop's eventfd only then,
+//   so a busy pipeline makes no wake-up system calls.
+//   Peer ids: each PeerState has an index (reused) and a generation (new at each reuse); packets
+//   carry both, and a packet whose peer is gone or was replaced is dropped (peer_gone_*).
+//   Control (N → S): adding, rebuilding and removing a peer's slirp network, `show`/UAPI get and
+//   SIGUSR1 stats run on S as commands (a mutex-protected queue and S's wake eventfd; N waits
+//   for the reply). Before thread S starts (in create()) and after it is joined (at the end of
+//   run()), they run inline on N.
+//   Timers: each peer has one timer on N's loop at Device::next_expiry(peer), moved whenever the
 //   device reports that the peer's timers changed.
-//   Idle sessions: a sweep timer (a quarter of SessionIdleTimeout) frees the slirp session of
-//   a peer without port forwards whose session has no flow and saw no packet for the timeout;
-//   the peer's next packet creates a new one. Many configured but quiet peers then cost their
-//   protocol state only, not a libslirp instance each.
-//   Signals: SIGINT/SIGTERM stop (stats printed), SIGUSR1 prints stats, SIGHUP re-reads the
-//   configuration file and applies the difference (reload()).
-//   Limits: one thread (libslirp keeps process-wide state). A full socket send buffer drops the
-//   rest of the batch (counted); TCP inside the tunnel retransmits.
+//   Idle sessions (S): a sweep timer (a quarter of SessionIdleTimeout) frees the slirp session
+//   of a peer without port forwards whose session has no flow and saw no packet for the
+//   timeout; the peer's next packet creates a new one. Many configured but quiet peers then
+//   cost their protocol state only, not a libslirp instance each.
+//   Signals (N): SIGINT/SIGTERM stop (thread S is stopped and joined, then stats printed),
+//   SIGUSR1 prints stats, SIGHUP re-reads the configuration file and applies the difference.
+//   Limits: a full socket send buffer drops the rest of the batch (counted); TCP inside the
+//   tunnel retransmits. Crypto for all peers runs on N, slirp for all peers on S: two cores.
 #pragma once
 
+#include <atomic>
+#include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "common/error.h"
@@ -31,9 +57,11 @@
 #include "control/uapi_socket.h"
 #include "net/event_loop.h"
 #include "net/packet_batch.h"
+#include "net/packet_ring.h"
 #include "net/system_random.h"
 #include "net/udp_socket.h"
 #include "server/reload_plan.h"
+#include "server/sandbox.h"
 #include "slirp/slirp_session.h"
 #include "wireguard/device.h"
 
@@ -41,40 +69,80 @@ namespace slirpvpn::server {
 
 class Server;
 
-// One configured peer: its protocol state (owned by the device), its slirp network and timer.
-struct PeerState final : slirp::PacketSink, net::TimerHandler {
+// One configured peer on thread N: its protocol state (owned by the device) and its timer.
+struct PeerState final : net::TimerHandler {
   PeerState(Server& server, wireguard::Peer& peer, config::ServerPeer config,
-            slirp::SessionConfig session_config)
+            slirp::SessionConfig session_config, uint32_t id, uint32_t generation)
       : server(server),
         peer(peer),
         config(std::move(config)),
-        session_config(std::move(session_config)) {}
+        session_config(std::move(session_config)),
+        id(id),
+        generation(generation) {}
 
-  void deliver_ip(std::span<const uint8_t> packet) noexcept override;
   void on_timer(net::TimePoint now) noexcept override;
 
   Server& server;
   wireguard::Peer& peer;
   config::ServerPeer config;
   slirp::SessionConfig session_config;
+  // The peer's index in the rings' packets and in the slots of thread S; the generation tells a
+  // later peer under the same index apart.
+  const uint32_t id;
+  const uint32_t generation;
+  net::TimerId timer = net::kNoTimer;
+  net::TimePoint armed_for = net::TimePoint::max();
+};
+
+// One peer's slirp network on thread S, indexed by PeerState::id.
+struct SessionSlot final : slirp::PacketSink {
+  explicit SessionSlot(Server& server, uint32_t id) : server(server), id(id) {}
+  // Towards the peer: into ring S→N.
+  void deliver_ip(std::span<const uint8_t> packet) noexcept override;
+
+  Server& server;
+  const uint32_t id;
+  uint32_t generation = 0;
+  bool in_use = false;
+  std::string label;  // the peer's name or public key, for logs
+  slirp::SessionConfig config;
   std::unique_ptr<slirp::SlirpSession> session;
   // The session's packet count at the last idle sweep, and when it last changed (or the
   // session was created): see Server::sweep_idle_sessions.
   uint64_t session_activity = 0;
   net::TimePoint session_active_at{};
-  net::TimerId timer = net::kNoTimer;
-  net::TimePoint armed_for = net::TimePoint::max();
-  // Peers whose session holds merged TCP input, linked for the end of the receive batch.
-  PeerState* next_input_flush = nullptr;
+  // Slots whose session holds merged TCP input, linked for the end of the drained batch.
+  SessionSlot* next_input_flush = nullptr;
   bool input_flush_queued = false;
 };
 
+// Thread N's counters.
 struct ServerCounters {
   uint64_t send_would_block = 0;  // datagrams dropped because the socket buffer was full
   uint64_t send_refused = 0;
+  uint64_t peer_gone_out = 0;  // slirp output for a peer removed meanwhile
+};
+
+// Thread S's counters.
+struct SlirpCounters {
   uint64_t session_create_failed = 0;
   uint64_t sessions_created = 0;
   uint64_t sessions_freed_idle = 0;  // SessionIdleTimeout
+  uint64_t peer_gone_in = 0;         // packets for a peer removed meanwhile
+};
+
+// What thread N may know of thread S's sessions (stats, `show`): a copy made on S.
+struct SlirpView {
+  struct Session {
+    bool active = false;
+    size_t fds = 0;
+    slirp::SessionCounters counters;
+    slirp::SlirpSession::FlowCount flows;
+    slirp::SlirpSession::HostSockets host_sockets;
+  };
+  std::vector<Session> sessions;  // indexed by PeerState::id
+  SlirpCounters counters;
+  slirp::FdBudget fd_budget;
 };
 
 struct ServerOptions {
@@ -92,15 +160,22 @@ class Server final : wireguard::DeviceOutput,
                                                   const ServerOptions& options = {});
   ~Server();
 
+  // server::apply_sandbox() for both threads: capabilities belong to each thread, so thread S
+  // drops its own first; the seccomp filter and no_new_privs then reach it through TSYNC.
+  Expected<SandboxReport> apply_sandbox();
   // Serves until SIGINT or SIGTERM.
   Expected<void> run();
   uint16_t port() const noexcept { return port_; }
-  // Stats lines (`stats: peer=…`, `drops: …`) for operators and tests.
+  // Stats lines (`stats: peer=…`, `drops: …`) for operators and tests. Thread N.
   void print_stats() const;
 
  private:
   friend struct PeerState;
-  Server(config::ServerConfig config, net::EventLoop loop, net::UdpSocket socket);
+  friend struct SessionSlot;
+  // Packets pushed into a ring between two publications (the batch the consumer sees at once).
+  static constexpr size_t kPublishBatch = 64;
+  Server(config::ServerConfig config, net::EventLoop loop, net::UdpSocket socket,
+         net::EventLoop slirp_loop);
 
   // wireguard::DeviceOutput
   void send_datagram(const wireguard::PeerAddress& to,
@@ -112,14 +187,15 @@ class Server final : wireguard::DeviceOutput,
   void on_io(int fd, uint32_t revents) noexcept override;
   // net::SignalHandler
   void on_signal(int signal_number) noexcept override;
-  // net::TimerHandler: the end-of-pass flush of the send batch.
+  // net::TimerHandler: the end-of-pass flush of the send batch (handshake messages).
   void on_timer(net::TimePoint now) noexcept override;
 
   // control::UapiHandler: `wg show` and `wg set`. Changes last until the next restart or
   // reload; the configuration file stays the source of truth.
   control::DeviceSnapshot uapi_get() override;
   int uapi_set(const control::SetRequest& request) override;
-  void add_peer_stats(const PeerState& state, control::PeerSnapshot& peer) const;
+  void add_peer_stats(const PeerState& state, const SlirpView::Session& session,
+                      control::PeerSnapshot& peer) const;
   // SIGHUP (see reload()).
   void reload() noexcept;
   bool prepare_reload(const config::ServerConfig& file, const ReloadPlan& plan,
@@ -127,29 +203,49 @@ class Server final : wireguard::DeviceOutput,
   void apply_peer_update(const config::ServerPeer& wanted, const PeerUpdate& update,
                          const std::optional<wireguard::PeerAddress>& endpoint);
   static std::string label_of(const PeerState& state);
-  void add_device_stats(control::DeviceSnapshot& snapshot) const;
+  void add_device_stats(control::DeviceSnapshot& snapshot, const SlirpView& view) const;
 
   // Re-reads RLIMIT_NOFILE and counts the process's fds that are not slirp host sockets
-  // (/proc/self/fd, else probing the fd table): control path only (start, session creation,
-  // idle sweep).
+  // (/proc/self/fd, else probing the fd table): control path only, on thread S (session
+  // creation, idle sweep) or before it starts.
   void refresh_fd_budget() noexcept;
 
+  // Thread N: the peer table. add_peer registers the peer's slirp slot (no session yet).
   PeerState& add_peer(const config::ServerPeer& peer_config,
                       const wireguard::PeerAddress& endpoint);
   void remove_peer(PeerState& state);
   PeerState* find_state(const crypto::PublicKey& key) noexcept;
+  PeerState* state_by_id(uint32_t id, uint32_t generation) noexcept;
+  // Creates the peer's slirp session now (port forwards listen from then on).
+  bool start_session(const PeerState& state);
 
+  // Thread N: the UDP side.
   void send_from_slirp(PeerState& state, std::span<const uint8_t> packet) noexcept;
   // A free slot of the send batch (flushing first when full).
   net::Datagram& next_send_slot() noexcept;
   void schedule_flush() noexcept;
   void flush() noexcept;
-  bool ensure_session(PeerState& state) noexcept;
-  // Hands slirp the TCP segments its sessions merged during this receive batch.
-  void flush_session_input() noexcept;
   // The last send slot when a datagram of `datagram` bytes to `to` can join it as one more GSO
   // segment (same peer, not larger than the slot's segments, the slot's last one full size).
   net::Datagram* gso_tail(const net::Endpoint& to, size_t datagram) noexcept;
+  void publish_to_slirp() noexcept;
+  // Encrypts and sends what ring S→N holds; returns the number of packets taken.
+  size_t drain_to_peers() noexcept;
+  struct NetworkHook final : net::WaitHook {
+    explicit NetworkHook(Server& server) : server(server) {}
+    bool before_wait() noexcept override;
+    void after_wait() noexcept override { server.to_peers_.woke(); }
+    Server& server;
+  };
+
+  // Thread S: sessions.
+  bool ensure_session(SessionSlot& slot) noexcept;
+  void open_slot(uint32_t id, uint32_t generation, std::string label, slirp::SessionConfig config);
+  // Hands ring N→S's packets to their sessions; returns the number taken.
+  size_t drain_to_slirp() noexcept;
+  // Hands slirp the TCP segments its sessions merged during this drained batch.
+  void flush_session_input() noexcept;
+  void publish_to_peers() noexcept;
   // SessionIdleTimeout: arms the periodic sweep (none when the timeout is 0).
   void arm_idle_sweep(net::TimePoint now) noexcept;
   void sweep_idle_sessions(net::TimePoint now) noexcept;
@@ -158,29 +254,64 @@ class Server final : wireguard::DeviceOutput,
     void on_timer(net::TimePoint now) noexcept override;
     Server& server;
   };
+  struct SlirpHook final : net::WaitHook {
+    explicit SlirpHook(Server& server) : server(server) {}
+    bool before_wait() noexcept override;
+    void after_wait() noexcept override { server.to_slirp_.woke(); }
+    Server& server;
+  };
+  SlirpView slirp_view(bool with_flows) const;
+
+  // Commands from N to S: runs `work` on thread S and returns when it is done (inline while
+  // thread S is not running). Control path only: it allocates and waits.
+  void run_on_slirp(const std::function<void()>& work) const;
+  // Thread S: runs the queued commands; true when there were any.
+  bool run_commands() noexcept;
+  Expected<void> start_slirp_thread();
+  void stop_slirp_thread();
+
   static PeerState& state_of(wireguard::Peer& peer) noexcept {
     return *static_cast<PeerState*>(peer.context);
   }
 
   config::ServerConfig config_;
+  // Thread N.
   net::EventLoop loop_;
   net::UdpSocket socket_;
   uint16_t port_ = 0;
   net::SystemRandom random_;
   std::unique_ptr<wireguard::Device> device_;
   std::vector<std::unique_ptr<PeerState>> peers_;
+  std::vector<PeerState*> peers_by_id_;  // nullptr: a free id
+  std::vector<uint32_t> id_generations_;
   net::DatagramBatch receive_batch_;
   net::DatagramBatch send_batch_;
   size_t send_count_ = 0;
-  PeerState* input_flush_head_ = nullptr;
   net::TimerId flush_timer_ = net::kNoTimer;
-  IdleSweep idle_sweep_{*this};
-  net::TimerId idle_sweep_timer_ = net::kNoTimer;
   ServerCounters counters_;
   // Shared by every session (slirp::FdBudget): new flows stop at RLIMIT_NOFILE - FdReserve.
   slirp::FdBudget fd_budget_;
   std::vector<net::IpAddress> host_addresses_;
   std::unique_ptr<control::UapiSocket> uapi_;
+  NetworkHook network_hook_{*this};
+  // N→S: decrypted packets (producer N). S→N: slirp's output (producer S).
+  net::PacketRing to_slirp_;
+  net::PacketRing to_peers_;
+
+  // Thread S (slirp_loop_ outlives the sessions registered with it).
+  net::EventLoop slirp_loop_;
+  std::vector<std::unique_ptr<SessionSlot>> slots_;
+  SessionSlot* input_flush_head_ = nullptr;
+  IdleSweep idle_sweep_{*this};
+  net::TimerId idle_sweep_timer_ = net::kNoTimer;
+  SlirpCounters slirp_counters_;
+  SlirpHook slirp_hook_{*this};
+
+  // Between the threads (control path).
+  std::thread slirp_thread_;
+  mutable std::mutex commands_mutex_;
+  mutable std::vector<std::function<void()>> commands_;
+  mutable std::atomic<bool> commands_pending_{false};
 };
 
 }  // namespace slirpvpn::server

@@ -13,10 +13,11 @@
 #  +------------------------+   +----------------------------------+  +----------------------+
 #
 # Test that: the running server's /proc status reads Seccomp 2, NoNewPrivs 1, empty effective,
-# permitted, inheritable and ambient capability sets, core file size 0 and root-owned /proc files
-# (not dumpable); ping, DNS via 10.0.2.3, an HTTPS download (sha256), a ForwardPort, `wg show`
-# and `wg set` over the control socket and SIGUSR1 stats work under the filter; SIGTERM exits 0
-# and removes the control socket; with --no-sandbox the status reads Seccomp 0.
+# permitted, inheritable and ambient capability sets (for each of its two threads), core file
+# size 0 and root-owned /proc files (not dumpable); ping, DNS via 10.0.2.3, an HTTPS download
+# (sha256), a ForwardPort, `wg show` and `wg set` over the control socket and SIGUSR1 stats work
+# under the filter; SIGTERM exits 0 and removes the control socket; with --no-sandbox the status
+# reads Seccomp 0.
 set -u
 BUILD=${1:?usage: $0 BUILD_DIR}
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -61,6 +62,16 @@ check "Seccomp: 2 (filter mode)" test "$(proc_field "$PID" Seccomp)" = 2
 check "NoNewPrivs: 1" test "$(proc_field "$PID" NoNewPrivs)" = 1
 for set in CapEff CapPrm CapInh CapAmb; do
   check "$set: 0000000000000000" test "$(proc_field "$PID" $set)" = 0000000000000000
+done
+# Each thread has its own capabilities and filter: the slirp thread must be locked down as well.
+TASKS=$(ls "/proc/$PID/task")
+check "two threads (network and slirp)" test "$(echo "$TASKS" | wc -w)" = 2
+for tid in $TASKS; do
+  for field in Seccomp:2 NoNewPrivs:1 CapEff:0000000000000000 CapPrm:0000000000000000 \
+    CapAmb:0000000000000000; do
+    check "thread $tid: ${field%%:*} ${field#*:}" \
+      test "$(proc_field "$PID/task/$tid" "${field%%:*}")" = "${field#*:}"
+  done
 done
 check "Max core file size 0 (soft and hard)" test "$(core_limit "$PID")" = "0 0"
 check "not dumpable: /proc/PID files owned by root although the server runs as nobody" \

@@ -253,6 +253,35 @@ TEST(EventLoop, WakeFromAnotherThreadInterruptsWait) {
   EXPECT_LT(Clock::now() - start, 5s);
 }
 
+// A ring consumer's hook: before_wait() false means "work pending": the wait must not block.
+struct CountingHook : WaitHook {
+  bool may_block = true;
+  int before = 0;
+  int after = 0;
+  bool before_wait() noexcept override {
+    ++before;
+    return may_block;
+  }
+  void after_wait() noexcept override { ++after; }
+};
+
+TEST(EventLoop, WaitHookRunsAroundEachWaitAndCanForbidBlocking) {
+  EventLoop loop = make_loop();
+  CountingHook hook;
+  loop.set_wait_hook(&hook);
+  // With the hook's consent the wait is real (150 ms), so the next check can fail.
+  auto start = std::chrono::steady_clock::now();
+  ASSERT_TRUE(loop.run_once(150ms));
+  EXPECT_GE(std::chrono::steady_clock::now() - start, 140ms);
+  hook.may_block = false;
+  start = std::chrono::steady_clock::now();
+  ASSERT_TRUE(loop.run_once(10s));
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
+  EXPECT_EQ(hook.before, 2);
+  EXPECT_EQ(hook.after, 2);
+  loop.set_wait_hook(nullptr);
+}
+
 struct StopOnSignal : SignalHandler {
   EventLoop* loop = nullptr;
   std::vector<int> received;

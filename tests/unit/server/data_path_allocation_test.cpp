@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
-// The data path allocates nothing per packet: encryption, decryption, TCP merging, TSO
-// segmentation and IPv4 fragmentation run under a counting operator new after warm-up.
+// The data path allocates nothing per packet: encryption, decryption, the hand-over between the
+// server's threads (PacketRing), TCP merging, TSO segmentation and IPv4 fragmentation run under
+// a counting operator new after warm-up.
 // (libslirp's own mbufs come from malloc/g_malloc and are outside this count, as intended.)
 #include <gtest/gtest.h>
 
@@ -14,6 +15,7 @@
 #include "common/endian.h"
 #include "net/clock.h"
 #include "net/packet_batch.h"
+#include "net/packet_ring.h"
 #include "net/tcp_coalescer.h"
 #include "net/tun_offload.h"
 #include "slirp/packet.h"
@@ -88,7 +90,13 @@ class FixedOutput : public wireguard::DeviceOutput {
   void deliver_packet(wireguard::Peer&, std::span<uint8_t> packet) noexcept override {
     delivered_length = packet.size();
     ++delivered_count;
+    // As the server's thread N hands decrypted packets to thread S.
+    if (ring != nullptr) {
+      ring->push(0, 1, packet);
+      ring->publish();
+    }
   }
+  net::PacketRing* ring = nullptr;
   std::array<uint8_t, 2048> sent{};
   size_t sent_length = 0;
   size_t sent_count = 0;
@@ -164,6 +172,9 @@ TEST(DataPathAllocation, EncryptDecryptAllocatesNothingPerPacket) {
 
   std::vector<uint8_t> packet = tcp_segment(1, 1380);
   std::vector<uint8_t> datagram(2048);
+  // What b decrypts crosses a ring (both of the server's rings work alike) and is sent back.
+  net::PacketRing ring(64, 2048);
+  out_b.ring = &ring;
   const auto exchange = [&](int count) {
     for (int i = 0; i < count; ++i) {
       now += 10us;
@@ -171,7 +182,12 @@ TEST(DataPathAllocation, EncryptDecryptAllocatesNothingPerPacket) {
       ASSERT_GT(sealed.length, 0u);
       ASSERT_EQ(b.receive({datagram.data(), sealed.length}, address(2), now),
                 wireguard::DropReason::kNone);
-      sealed = b.encapsulate(peer_a, packet, datagram, now);
+      const net::PacketRing::Packet* handed = ring.front();
+      ASSERT_NE(handed, nullptr);
+      ASSERT_EQ(handed->bytes.size(), packet.size());
+      sealed = b.encapsulate(peer_a, handed->bytes, datagram, now);
+      ring.pop();
+      ring.release();
       ASSERT_GT(sealed.length, 0u);
       ASSERT_EQ(a.receive({datagram.data(), sealed.length}, address(1), now),
                 wireguard::DropReason::kNone);
