@@ -242,8 +242,8 @@ lines = ["# WAN benchmark: one TCP flow through each system", "",
          f"bench/wan.sh, {started} to {finished}; iperf3 {duration} s per direction, one run; "
          f"RTT added by slirpvpn-wanem on the tunnel's UDP (RTT/2 each way; loss {loss} % each way "
          f"at {loss_rtt} ms); tcp_wmem/tcp_rmem max {memmax} bytes in every namespace; "
-         f"congestion control {cc}; load average at the end {load} (2 cores shared with other "
-         "builds: figures are noisy).", "",
+         f"congestion control {cc}; load average at the end {load} (one 10 s run per cell: "
+         "compare ratios within a run).", "",
          "Mbit/s (ratio to wireguard-go):", "",
          "| system | " + " | ".join(f"{label(p)} up | {label(p)} down" for p in paths) + " |",
          "|---|" + "---:|" * (2 * len(paths))]
@@ -262,11 +262,13 @@ for p in paths:
         if a and b: ratios.append(f"{label(p)} {d}: {a / b:.1f}x")
 if ratios:
     lines += ["", "patched / unpatched slirpvpn: " + ", ".join(ratios) + "."]
-lines += ["", "With loss, libslirp's own TCP sets the pace: it terminates the client's flow and "
-          "is Reno-era (no SACK, halving on every loss, 1 s minimum RTO), so the download (libslirp "
-          "sending over the lossy path) is loss-bound (Mathis: about MSS/RTT x 1.22/sqrt(p)), and "
-          "the upload's Linux sender gets no SACK from libslirp. wireguard-go carries the "
-          "endpoints' own TCP (BBR with SACK) end to end."]
+lines += ["", "With loss, libslirp's own TCP sets the download's pace: it terminates the client's "
+          "flow and, as a sender, is Reno-era (it ignores SACK blocks, halves its window on every "
+          "loss, has a 1 s minimum RTO and repairs one hole per round trip), so the download is "
+          "loss-bound, below Mathis' MSS/RTT x 1.22/sqrt(p) (about 2 Mbit/s at 100 ms and 0.5 %). "
+          "As a receiver the patched libslirp reports its out-of-order queue in SACK blocks "
+          "(patch 0005), so the upload's Linux sender repairs several losses per round trip. "
+          "wireguard-go carries the endpoints' own TCP (BBR with SACK) end to end."]
 open(f"{out}/wan.md", "w").write("\n".join(lines) + "\n")
 print("\n".join(lines))
 # gnuplot data: one block per system, lossless paths only, columns rtt up down

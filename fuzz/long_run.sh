@@ -34,7 +34,9 @@ if ((${#names[@]} == 0)); then
 fi
 
 scratch=$(mktemp -d "${TMPDIR:-/tmp}/slirpvpn-fuzz-long.XXXXXX")
-trap 'rm -rf "$scratch"' EXIT
+# Removed only when every fuzzer finished: an interrupted campaign keeps its inputs there, to be
+# merged by hand (NAME -merge=1 fuzz/corpus/NAME SCRATCH/NAME/corpus).
+trap 'echo "$0: interrupted; inputs kept in $scratch" >&2' INT TERM
 
 stat() {  # stat NAME LOG: the value of libFuzzer's final "stat::NAME:" line
   awk -v key="stat::$1:" '$1 == key { value = $2 } END { print value + 0 }' "$2"
@@ -73,3 +75,4 @@ for name in "${names[@]}"; do
   after=$(find "$corpus" -type f | wc -l)
   echo "| $name | $executions | $seconds | $((executions / (seconds > 0 ? seconds : 1))) | $cov | $ft | $before → $after | ok |"
 done
+rm -rf "$scratch"
