@@ -533,28 +533,33 @@ void Server::add_peer_stats(const PeerState& state, const SlirpView::Session& se
 }
 
 void Server::add_device_stats(control::DeviceSnapshot& snapshot, const SlirpView& view) const {
+  for_each_drop(view, [&snapshot](const char* name, uint64_t value) {
+    snapshot.extra.emplace_back(std::string("drop_") + name, std::to_string(value));
+  });
+}
+
+// The server's own drop reasons, each with a count above zero: the device's, the UDP socket's,
+// and the rings' between the threads (see the Theory of operation in server.h).
+void Server::for_each_drop(const SlirpView& view,
+                           const std::function<void(const char*, uint64_t)>& visit) const {
   const auto& drops = device_->drops();
   for (size_t i = 1; i < size_t(wireguard::DropReason::kCount); ++i) {
     const auto reason = wireguard::DropReason(i);
-    if (drops[reason] > 0) {
-      snapshot.extra.emplace_back(std::string("drop_") + wireguard::drop_reason_name(reason),
-                                  std::to_string(drops[reason]));
-    }
+    if (drops[reason] > 0) visit(wireguard::drop_reason_name(reason), drops[reason]);
   }
-  if (counters_.send_would_block > 0)
-    snapshot.extra.emplace_back("drop_send_would_block",
-                                std::to_string(counters_.send_would_block));
-  if (counters_.send_refused > 0)
-    snapshot.extra.emplace_back("drop_send_refused", std::to_string(counters_.send_refused));
-  const auto add = [&snapshot](const char* name, uint64_t value) {
-    if (value > 0) snapshot.extra.emplace_back(std::string("drop_") + name, std::to_string(value));
+  const std::pair<const char*, uint64_t> counts[] = {
+      {"send_would_block", counters_.send_would_block},
+      {"send_refused", counters_.send_refused},
+      {"ring_full_in", to_slirp_.dropped_full()},
+      {"ring_full_out", to_peers_.dropped_full()},
+      {"ring_oversize_in", to_slirp_.dropped_oversize()},
+      {"ring_oversize_out", to_peers_.dropped_oversize()},
+      {"peer_gone_in", view.counters.peer_gone_in},
+      {"peer_gone_out", counters_.peer_gone_out},
   };
-  add("ring_full_in", to_slirp_.dropped_full());
-  add("ring_full_out", to_peers_.dropped_full());
-  add("ring_oversize_in", to_slirp_.dropped_oversize());
-  add("ring_oversize_out", to_peers_.dropped_oversize());
-  add("peer_gone_in", view.counters.peer_gone_in);
-  add("peer_gone_out", counters_.peer_gone_out);
+  for (const auto& [name, value] : counts) {
+    if (value > 0) visit(name, value);
+  }
 }
 
 int Server::uapi_set(const control::SetRequest& request) {
@@ -1005,33 +1010,14 @@ void Server::print_stats() const {
                view.fd_budget.limit, view.fd_budget.reserve, view.fd_budget.other_fds,
                view.fd_budget.slirp_sockets);
   std::string line = "drops:";
-  const auto& drops = device_->drops();
-  for (size_t i = 1; i < size_t(wireguard::DropReason::kCount); ++i) {
-    const auto reason = wireguard::DropReason(i);
-    if (drops[reason] > 0) {
-      line += " " + std::string(wireguard::drop_reason_name(reason)) + "=" +
-              std::to_string(drops[reason]);
-    }
-  }
+  for_each_drop(view, [&line](const char* name, uint64_t value) {
+    line += std::string(" ") + name + "=" + std::to_string(value);
+  });
   slirp::SessionCounters total;
   for (const auto& state : peers_) total += view.sessions[state->id].counters;
   slirp::for_each_drop(total, [&line](const char* name, uint64_t value) {
     if (value > 0) line += std::string(" slirp_") + name + "=" + std::to_string(value);
   });
-  if (counters_.send_would_block > 0) {
-    line += " send_would_block=" + std::to_string(counters_.send_would_block);
-  }
-  if (counters_.send_refused > 0) line += " send_refused=" + std::to_string(counters_.send_refused);
-  // The rings between the threads (see the Theory of operation in server.h).
-  const auto add = [&line](const char* name, uint64_t value) {
-    if (value > 0) line += std::string(" ") + name + "=" + std::to_string(value);
-  };
-  add("ring_full_in", to_slirp_.dropped_full());
-  add("ring_full_out", to_peers_.dropped_full());
-  add("ring_oversize_in", to_slirp_.dropped_oversize());
-  add("ring_oversize_out", to_peers_.dropped_oversize());
-  add("peer_gone_in", view.counters.peer_gone_in);
-  add("peer_gone_out", counters_.peer_gone_out);
   // How the adapter shaped the traffic between the tunnel and slirp (see slirp::SessionConfig).
   std::fprintf(stderr,
                "slirp: packets_in=%llu coalesced_in=%llu mss_raised=%llu packets_out=%llu "

@@ -204,6 +204,8 @@ class Server final : wireguard::DeviceOutput,
                          const std::optional<wireguard::PeerAddress>& endpoint);
   static std::string label_of(const PeerState& state);
   void add_device_stats(control::DeviceSnapshot& snapshot, const SlirpView& view) const;
+  void for_each_drop(const SlirpView& view,
+                     const std::function<void(const char*, uint64_t)>& visit) const;
 
   // Re-reads RLIMIT_NOFILE and counts the process's fds that are not slirp host sockets
   // (/proc/self/fd, else probing the fd table): control path only, on thread S (session
