@@ -904,6 +904,11 @@ TEST_F(LimitFixture, ProcessFdReserveStopsEveryPeer) {
 }
 
 TEST_F(LimitFixture, SocketFailureInsideSlirpIsCountedNotFatal) {
+#if defined(__SANITIZE_ADDRESS__)
+  // The sanitizers' runtime needs free fds itself (UBSan's vptr check probes memory through a
+  // pipe): with none left it reports the sink call as a bad vptr. Release builds run this.
+  GTEST_SKIP() << "needs a process without any free fd, which the sanitizer runtime cannot bear";
+#endif
   auto session = make_limited(unlimited());
   ASSERT_NE(session, nullptr);
   TcpListener listener;
