@@ -120,14 +120,23 @@ class TunDeviceTest : public NetnsTest {
     return std::move(*tun);
   }
 
-  // Reads until a packet satisfies `match` or 2 s pass; other packets (IPv6 router
-  // solicitations, MLD reports) are skipped.
-  static bool read_until(TunDevice& tun, const IpAddress& from, const IpAddress& to,
-                         uint16_t sequence) {
+  // Writes `request` and reads until its echo reply arrives or 5 s pass; other packets (IPv6
+  // router solicitations, MLD reports) are skipped. The request is written again every 250 ms,
+  // as ping does: IPv6 answers only once the link watcher has marked the TUN operational and
+  // addrconf has finished with the address, which a loaded machine can delay past a second.
+  static bool echo_answered(TunDevice& tun, const std::vector<uint8_t>& request,
+                            const IpAddress& from, const IpAddress& to, uint16_t sequence) {
     std::vector<uint8_t> buffer(2048);
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
-    while (std::chrono::steady_clock::now() < deadline) {
-      wait_readable(tun.fd(), 100);
+    const auto start = std::chrono::steady_clock::now();
+    auto next_write = start;
+    while (std::chrono::steady_clock::now() < start + std::chrono::seconds(5)) {
+      if (std::chrono::steady_clock::now() >= next_write) {
+        auto written = tun.write(request);
+        EXPECT_TRUE(written) << written.error().message();
+        if (!written) return false;
+        next_write += std::chrono::milliseconds(250);
+      }
+      if (!wait_readable(tun.fd(), 50)) continue;
       auto length = tun.read(buffer);
       EXPECT_TRUE(length) << length.error().message();
       if (!length) return false;
@@ -141,18 +150,13 @@ TEST_F(TunDeviceTest, KernelAnswersIcmpEchoWrittenIntoTheTun) {
   TunDevice tun = make_tun("svtun0");
   EXPECT_EQ(tun.name(), "svtun0");
   const auto request = echo_request_v4(ip("198.51.100.2"), ip("198.51.100.1"), 1);
-  auto written = tun.write(request);
-  ASSERT_TRUE(written) << written.error().message();
-  EXPECT_TRUE(*written);
-  EXPECT_TRUE(read_until(tun, ip("198.51.100.1"), ip("198.51.100.2"), 1));
+  EXPECT_TRUE(echo_answered(tun, request, ip("198.51.100.1"), ip("198.51.100.2"), 1));
 }
 
 TEST_F(TunDeviceTest, KernelAnswersIcmpv6EchoWrittenIntoTheTun) {
   TunDevice tun = make_tun("svtun6");
   const auto request = echo_request_v6(ip("fec0::2"), ip("fec0::1"), 7);
-  auto written = tun.write(request);
-  ASSERT_TRUE(written) << written.error().message();
-  EXPECT_TRUE(read_until(tun, ip("fec0::1"), ip("fec0::2"), 7));
+  EXPECT_TRUE(echo_answered(tun, request, ip("fec0::1"), ip("fec0::2"), 7));
 }
 
 TEST_F(TunDeviceTest, ReadBatchCollectsSeveralRepliesAndStopsWhenEmpty) {
