@@ -6,7 +6,7 @@
 
 #include "common/assert.h"
 #include "common/endian.h"
-#include "net/tun_offload.h"
+#include "net/internet_checksum.h"
 
 namespace slirpvpn::net {
 namespace {
@@ -24,11 +24,9 @@ uint32_t fold(uint32_t sum) noexcept {
   return sum;
 }
 
-// The pseudo header (RFC 9293 §3.1, RFC 8200 §8.1) of a TCP segment of `tcp_length` bytes.
-uint32_t pseudo_header_sum(std::span<const uint8_t> packet, std::size_t tcp_length) noexcept {
-  const bool v4 = (packet[0] >> 4) == 4;
-  const std::span<const uint8_t> addresses = v4 ? packet.subspan(12, 8) : packet.subspan(8, 32);
-  return ones_complement_sum(addresses, kProtocolTcp + uint32_t(tcp_length));
+// The pseudo header of a TCP segment of `tcp_length` bytes in `packet`.
+uint32_t tcp_pseudo_header_sum(std::span<const uint8_t> packet, std::size_t tcp_length) noexcept {
+  return pseudo_header_sum(packet, (packet[0] >> 4) == 4, kProtocolTcp, tcp_length);
 }
 
 // Where TCP starts, or 0 when `packet` is no plain TCP packet (IPv4 without options and not a
@@ -75,7 +73,7 @@ bool TcpCoalescer::payload_sum_if_valid(std::span<const uint8_t> packet, std::si
   const std::span<const uint8_t> tcp = packet.subspan(l4_offset);
   payload_sum = ones_complement_sum(tcp.subspan(tcp_header));
   const uint32_t whole =
-      ones_complement_sum(tcp.first(tcp_header), pseudo_header_sum(packet, tcp.size()));
+      ones_complement_sum(tcp.first(tcp_header), tcp_pseudo_header_sum(packet, tcp.size()));
   return fold(whole + payload_sum) == 0xffff;
 }
 
@@ -170,7 +168,7 @@ std::span<const uint8_t> TcpCoalescer::finish() noexcept {
     const std::span<uint8_t> tcp = packet.subspan(l4_offset_);
     store_be16(&tcp[16], 0);
     const uint32_t header_sum =
-        ones_complement_sum(tcp.first(tcp_header_), pseudo_header_sum(packet, tcp.size()));
+        ones_complement_sum(tcp.first(tcp_header_), tcp_pseudo_header_sum(packet, tcp.size()));
     store_be16(&tcp[16], uint16_t(~fold(header_sum + payload_sum_)));
   }
   packet_length_ = 0;

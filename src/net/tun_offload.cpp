@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "common/endian.h"
+#include "net/internet_checksum.h"
 
 namespace slirpvpn::net {
 namespace {
@@ -20,25 +21,7 @@ uint16_t load_native16(const uint8_t* p) {
   return value;
 }
 
-// The pseudo-header sum (RFC 793 / RFC 8200 §8.1) for an L4 segment of `length` bytes.
-uint32_t pseudo_header_sum(std::span<const uint8_t> ip, bool v4, uint8_t protocol, size_t length) {
-  uint32_t sum = protocol + static_cast<uint32_t>(length);
-  const size_t from = v4 ? 12 : 8;
-  const size_t to = v4 ? 20 : 40;
-  for (size_t i = from; i < to; i += 2) sum += load_be16(&ip[i]);
-  return sum;
-}
-
 }  // namespace
-
-uint16_t ones_complement_sum(std::span<const uint8_t> bytes, uint32_t sum) noexcept {
-  uint64_t total = sum;
-  size_t i = 0;
-  for (; i + 1 < bytes.size(); i += 2) total += load_be16(&bytes[i]);
-  if (i < bytes.size()) total += uint32_t(bytes[i]) << 8;
-  while (total >> 16) total = (total & 0xffff) + (total >> 16);
-  return static_cast<uint16_t>(total);
-}
 
 void prepare_gso_write(std::span<uint8_t> packet, size_t segment_payload,
                        std::span<uint8_t, kVirtioNetHeaderSize> header) noexcept {

@@ -57,7 +57,4 @@ SplitOutcome split_offloaded_packet(std::span<const uint8_t> read, PacketBatch& 
 void prepare_gso_write(std::span<uint8_t> packet, size_t segment_payload,
                        std::span<uint8_t, kVirtioNetHeaderSize> header) noexcept;
 
-// The Internet checksum (RFC 1071) of `bytes` added to `sum`, folded, not complemented.
-uint16_t ones_complement_sum(std::span<const uint8_t> bytes, uint32_t sum = 0) noexcept;
-
 }  // namespace slirpvpn::net

@@ -8,8 +8,8 @@
 #include <vector>
 
 #include "common/endian.h"
+#include "net/internet_checksum.h"
 #include "net/ip_address.h"
-#include "net/tun_offload.h"
 
 namespace slirpvpn::net {
 namespace {
