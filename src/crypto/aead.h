@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-// ChaCha20-Poly1305 (RFC 8439, IETF 96-bit nonce) and XChaCha20-Poly1305, from libsodium.
+// ChaCha20-Poly1305 (RFC 8439, IETF 96-bit nonce; large packets sealed by OpenSSL, the rest by
+// libsodium) and XChaCha20-Poly1305 (libsodium).
 #pragma once
 
 #include <cstddef>
@@ -12,6 +13,12 @@ namespace slirpvpn::crypto {
 
 inline constexpr size_t kAeadTagLen = 16;
 inline constexpr size_t kXNonceLen = 24;
+// Plaintexts from this size on are sealed by OpenSSL, smaller ones by libsodium (aead.cpp).
+inline constexpr size_t kOpenSslSealFrom = 1024;
+
+// Fetches OpenSSL's cipher and makes this thread's sealing context, so that nothing is looked up
+// once a sandbox is in place; crypto::initialize() calls it. False if OpenSSL lacks the cipher.
+[[nodiscard]] bool warm_up_aead() noexcept;
 
 // WireGuard's nonce: 32 zero bits then the 64-bit counter, little-endian (whitepaper §5.4.6).
 // out.size() must be plaintext.size() + kAeadTagLen; out may alias plaintext exactly (in place).

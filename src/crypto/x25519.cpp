@@ -4,6 +4,8 @@
 
 #include <sodium.h>
 
+#include "crypto/aead.h"
+
 namespace slirpvpn::crypto {
 
 PrivateKey PrivateKey::from_random(std::span<const uint8_t, kKeyLen> random) noexcept {
@@ -20,7 +22,7 @@ PrivateKey PrivateKey::from_bytes(std::span<const uint8_t, kKeyLen> bytes) noexc
 }
 
 bool initialize() noexcept {
-  return sodium_init() >= 0;
+  return sodium_init() >= 0 && warm_up_aead();
 }
 
 PublicKey derive_public_key(const PrivateKey& private_key) noexcept {

@@ -28,8 +28,8 @@ class PrivateKey : public Secret<kKeyLen> {
   static PrivateKey from_bytes(std::span<const uint8_t, kKeyLen> bytes) noexcept;
 };
 
-// Must be called once before any other function here (sodium_init); returns false if
-// libsodium could not initialise.
+// Must be called once before any other function here or in aead.h (sodium_init, and OpenSSL's
+// cipher fetched); returns false if libsodium could not initialise or OpenSSL lacks the cipher.
 bool initialize() noexcept;
 
 PublicKey derive_public_key(const PrivateKey& private_key) noexcept;

@@ -4,6 +4,7 @@
 #include "crypto/aead.h"
 
 #include <gtest/gtest.h>
+#include <sodium.h>
 
 #include <vector>
 
@@ -179,6 +180,48 @@ TEST_F(AeadTest, EmptyPlaintextRoundTrips) {
   EXPECT_TRUE(aead_decrypt(nothing, tag, 7, {}, key));
   tag[3] ^= 0x10;
   EXPECT_FALSE(aead_decrypt(nothing, tag, 7, {}, key));
+}
+
+// Packets from kOpenSslSealFrom bytes on are sealed by OpenSSL, smaller ones by libsodium: every
+// size across the switch, with and without associated data, in place and not, must give
+// exactly libsodium's bytes (the RFC vectors above are all below the switch) and open again.
+TEST_F(AeadTest, SealMatchesLibsodiumAtEverySize) {
+  const auto key = key_from_hex("808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f");
+  const std::vector<uint8_t> aad = from_hex("50515253c0c1c2c3c4c5c6c7");
+  std::vector<size_t> sizes;
+  for (size_t size = 0; size <= 1600; size += 37) sizes.push_back(size);
+  for (size_t size : {kOpenSslSealFrom - 1, kOpenSslSealFrom, kOpenSslSealFrom + 1, size_t(1420),
+                      size_t(65535)}) {
+    sizes.push_back(size);
+  }
+  for (size_t size : sizes) {
+    for (bool with_aad : {false, true}) {
+      SCOPED_TRACE(testing::Message() << "size " << size << (with_aad ? " with aad" : ""));
+      std::vector<uint8_t> plaintext(size);
+      for (size_t i = 0; i < size; ++i) plaintext[i] = uint8_t(i * 7 + size);
+      const std::span<const uint8_t> associated = with_aad ? std::span(aad) : std::span<uint8_t>();
+      const uint64_t counter = 0x0102030405060708ULL + size;
+      std::array<uint8_t, 12> nonce{};
+      for (size_t i = 0; i < 8; ++i) nonce[4 + i] = uint8_t(counter >> (8 * i));
+
+      std::vector<uint8_t> expected(size + kAeadTagLen);
+      crypto_aead_chacha20poly1305_ietf_encrypt(expected.data(), nullptr, plaintext.data(), size,
+                                                associated.data(), associated.size(), nullptr,
+                                                nonce.data(), key.data());
+      std::vector<uint8_t> sealed(size + kAeadTagLen);
+      aead_encrypt(sealed, plaintext, counter, associated, key);
+      EXPECT_EQ(to_hex(sealed), to_hex(expected));
+
+      std::vector<uint8_t> in_place = plaintext;
+      in_place.resize(size + kAeadTagLen);
+      aead_encrypt(in_place, std::span(in_place).first(size), counter, associated, key);
+      EXPECT_EQ(to_hex(in_place), to_hex(expected));
+
+      std::vector<uint8_t> opened(size);
+      EXPECT_TRUE(aead_decrypt(opened, sealed, counter, associated, key));
+      EXPECT_EQ(opened, plaintext);
+    }
+  }
 }
 
 // draft-irtf-cfrg-xchacha-03 Appendix A.3.1, AEAD_XCHACHA20_POLY1305.
