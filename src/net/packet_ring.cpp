@@ -36,6 +36,13 @@ bool PacketRing::push(uint32_t peer, uint32_t generation,
   return true;
 }
 
+std::size_t PacketRing::backlog() noexcept {
+  if (tail_local_ - head_cached_ >= slots() / 2) {
+    head_cached_ = head_.load(std::memory_order_acquire);
+  }
+  return tail_local_ - head_cached_;
+}
+
 bool PacketRing::publish() noexcept {
   if (tail_local_ == tail_published_) return false;
   tail_published_ = tail_local_;

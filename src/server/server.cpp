@@ -127,6 +127,7 @@ std::string key_text(const crypto::PublicKey& key) {
 
 // Runs on thread S.
 void SessionSlot::deliver_ip(std::span<const uint8_t> packet) noexcept {
+  if (!server.fair_to_peers_.admit(id, server.to_peers_.backlog())) return;  // counted there
   server.to_peers_.push(id, generation, packet);
   if (server.to_peers_.unpublished() >= Server::kPublishBatch) server.publish_to_peers();
 }
@@ -227,6 +228,8 @@ Server::Server(config::ServerConfig config, net::EventLoop loop, net::UdpSocket 
                   }()),
       to_slirp_(kRingSlotsToSlirp, largest_packet(config_)),
       to_peers_(kRingSlotsToPeers, largest_packet(config_)),
+      fair_to_slirp_(kRingSlotsToSlirp),
+      fair_to_peers_(kRingSlotsToPeers),
       slirp_loop_(std::move(slirp_loop)) {
   device_ = std::make_unique<wireguard::Device>(config_.interface.private_key, random_,
                                                 static_cast<wireguard::DeviceOutput&>(*this),
@@ -406,6 +409,7 @@ PeerState& Server::add_peer(const config::ServerPeer& peer_config,
     id_generations_.push_back(0);
   }
   const uint32_t generation = ++id_generations_[id];
+  fair_to_slirp_.reserve_ids(id + 1);
   auto state = std::make_unique<PeerState>(
       *this, protocol_peer, peer_config,
       make_session_config(config_.interface, peer_config, host_addresses_), id, generation);
@@ -459,6 +463,7 @@ void Server::open_slot(uint32_t id, uint32_t generation, std::string label,
                        slirp::SessionConfig config) {
   while (slots_.size() <= id)
     slots_.push_back(std::make_unique<SessionSlot>(*this, uint32_t(slots_.size())));
+  fair_to_peers_.reserve_ids(id + 1);
   SessionSlot& slot = *slots_[id];
   slot.session.reset();
   slot.generation = generation;
@@ -554,6 +559,8 @@ void Server::for_each_drop(const SlirpView& view,
       {"ring_full_out", to_peers_.dropped_full()},
       {"ring_oversize_in", to_slirp_.dropped_oversize()},
       {"ring_oversize_out", to_peers_.dropped_oversize()},
+      {"fair_share_in", fair_to_slirp_.refused()},
+      {"fair_share_out", fair_to_peers_.refused()},
       {"peer_gone_in", view.counters.peer_gone_in},
       {"peer_gone_out", counters_.peer_gone_out},
   };
@@ -778,6 +785,7 @@ void Server::deliver_packet(wireguard::Peer& peer, std::span<uint8_t> packet) no
     device_->drops().add(wireguard::DropReason::kInnerSourceNotAllowed);
     return;
   }
+  if (!fair_to_slirp_.admit(state.id, to_slirp_.backlog())) return;  // counted there
   to_slirp_.push(state.id, state.generation, packet);
   if (to_slirp_.unpublished() >= kPublishBatch) publish_to_slirp();
 }

@@ -41,6 +41,9 @@
 //   SIGUSR1 prints stats, SIGHUP re-reads the configuration file and applies the difference.
 //   Limits: a full socket send buffer drops the rest of the batch (counted); TCP inside the
 //   tunnel retransmits. Crypto for all peers runs on N, slirp for all peers on S: two cores.
+//   Fair shares: each ring's producer admits packets through a net::FairShare, so near full a
+//   ring refuses the peers above an equal share of its backlog (fair_share_in/out) and the
+//   others still get in. Thread S serves ready sessions in turn, one slirp poll each per pass.
 #pragma once
 
 #include <atomic>
@@ -56,6 +59,7 @@
 #include "config/server_config.h"
 #include "control/uapi_socket.h"
 #include "net/event_loop.h"
+#include "net/fair_share.h"
 #include "net/packet_batch.h"
 #include "net/packet_ring.h"
 #include "net/system_random.h"
@@ -299,6 +303,10 @@ class Server final : wireguard::DeviceOutput,
   // N→S: decrypted packets (producer N). S→N: slirp's output (producer S).
   net::PacketRing to_slirp_;
   net::PacketRing to_peers_;
+  // Each ring's admission, used by its producer: a peer past its share of a nearly full ring is
+  // refused, so one peer's bulk transfer cannot crowd the others out (net/fair_share.h).
+  net::FairShare fair_to_slirp_;
+  net::FairShare fair_to_peers_;
 
   // Thread S (slirp_loop_ outlives the sessions registered with it).
   net::EventLoop slirp_loop_;

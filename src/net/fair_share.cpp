@@ -1,0 +1,44 @@
+// SPDX-License-Identifier: MIT
+// Equal shares of a ring's backlog among the peers that use it (see fair_share.h).
+#include "net/fair_share.h"
+
+namespace slirpvpn::net {
+
+FairShare::FairShare(std::size_t capacity) noexcept
+    : low_water_(capacity / 2),
+      high_water_(capacity - capacity / 8),
+      history_limit_(uint64_t(capacity) * 4) {}
+
+void FairShare::reserve_ids(std::size_t count) {
+  if (shares_.size() < count) shares_.resize(count);
+}
+
+void FairShare::start_epoch() noexcept {
+  ++epoch_;
+  epoch_pushed_ = 0;
+  epoch_senders_ = 0;
+}
+
+bool FairShare::admit(uint32_t id, std::size_t backlog) noexcept {
+  if (epoch_pushed_ > 0 && (backlog < low_water_ || epoch_pushed_ >= history_limit_)) {
+    start_epoch();
+  }
+  if (id >= shares_.size()) return true;
+  Share& share = shares_[id];
+  if (share.epoch != epoch_) {
+    share.epoch = epoch_;
+    share.pushed = 0;
+    ++epoch_senders_;
+  }
+  // pushed > total / senders, without the division.
+  if (backlog >= high_water_ && epoch_senders_ > 1 &&
+      share.pushed * epoch_senders_ > epoch_pushed_) {
+    refused_.store(refused_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    return false;
+  }
+  ++share.pushed;
+  ++epoch_pushed_;
+  return true;
+}
+
+}  // namespace slirpvpn::net
