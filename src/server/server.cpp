@@ -61,8 +61,7 @@ uint64_t session_activity(const slirp::SessionCounters& counters) noexcept {
                    counters.refusals_rate_limited;
   for (auto count : counters.ip_drops) total += count;
   for (auto count : counters.refused) total += count;
-  for (auto count : counters.flows_refused) total += count;
-  return total;
+  return total + flows_refused(counters);
 }
 
 // Each flow through slirp is a host socket: take the hard limit (issue: many peers, many flows).

@@ -240,18 +240,30 @@ TEST_F(Fixture, DisabledHostLoopbackKeepsUdpFromTheSocket) {
   EXPECT_FALSE(run_until([&] { return recv(server.fd, buffer, sizeof(buffer), 0) >= 0; }, 300ms));
 }
 
+// A non-blocking loopback TCP listener with a large backlog: slirp's connects complete.
+struct TcpListener {
+  int fd = -1;
+  uint16_t port = 0;
+  TcpListener() {
+    fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t length = sizeof(address);
+    EXPECT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&address), length), 0);
+    EXPECT_EQ(listen(fd, 64), 0);
+    EXPECT_EQ(getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length), 0);
+    port = ntohs(address.sin_port);
+  }
+  ~TcpListener() { close(fd); }
+};
+
 TEST_F(Fixture, TcpSynToLoopbackListenerGetsClampedSynAck) {
   auto session = make(/*host_loopback=*/true);
   ASSERT_NE(session, nullptr);
-  int listener = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t length = sizeof(address);
-  ASSERT_EQ(bind(listener, reinterpret_cast<sockaddr*>(&address), length), 0);
-  ASSERT_EQ(listen(listener, 4), 0);
-  ASSERT_EQ(getsockname(listener, reinterpret_cast<sockaddr*>(&address), &length), 0);
-  uint16_t port = ntohs(address.sin_port);
+  TcpListener listener;
+  ASSERT_GE(listener.fd, 0);
+  const uint16_t port = listener.port;
 
   session->input_ip_packet(
       ip_packet(a("10.0.2.15"), a("10.0.2.2"), kProtocolTcp, tcp_syn(40000, port, 1460)));
@@ -282,12 +294,11 @@ TEST_F(Fixture, TcpSynToLoopbackListenerGetsClampedSynAck) {
   // Without a larger slirp link (the default) the client's offer reaches slirp unchanged.
   EXPECT_EQ(session->counters().mss_raised_in, 0u);
   EXPECT_EQ(transport_checksum(syn_ack.source, syn_ack.destination, kProtocolTcp, tcp), 0);
-  int accepted = accept(listener, nullptr, nullptr);
+  int accepted = accept(listener.fd, nullptr, nullptr);
   EXPECT_GE(accepted, 0);
   // TCP is active: the instance now keeps a timer armed (slirp's slow/fast TCP timers).
   EXPECT_NE(session->armed_timer(), net::kNoTimer);
   if (accepted >= 0) close(accepted);
-  close(listener);
 }
 
 // The options of a TCP segment as (kind, body) pairs, NOPs left out; a malformed list fails.
@@ -318,15 +329,9 @@ std::vector<std::pair<uint8_t, std::vector<uint8_t>>> tcp_options(const IpInfo& 
 TEST_F(Fixture, TcpReceiverReportsOutOfOrderDataInSackBlocks) {
   auto session = make(/*host_loopback=*/true);
   ASSERT_NE(session, nullptr);
-  int listener = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t length = sizeof(address);
-  ASSERT_EQ(bind(listener, reinterpret_cast<sockaddr*>(&address), length), 0);
-  ASSERT_EQ(listen(listener, 4), 0);
-  ASSERT_EQ(getsockname(listener, reinterpret_cast<sockaddr*>(&address), &length), 0);
-  const uint16_t port = ntohs(address.sin_port);
+  TcpListener listener;
+  ASSERT_GE(listener.fd, 0);
+  const uint16_t port = listener.port;
   const net::IpAddress client = a("10.0.2.15");
   const net::IpAddress gateway = a("10.0.2.2");
   using Blocks = std::vector<std::pair<uint32_t, uint32_t>>;
@@ -382,7 +387,7 @@ TEST_F(Fixture, TcpReceiverReportsOutOfOrderDataInSackBlocks) {
     session->input_ip_packet(segment(0, 0));
     session->flush_input();
     int accepted = -1;
-    ASSERT_TRUE(run_until([&] { return (accepted = accept(listener, nullptr, nullptr)) >= 0; }));
+    ASSERT_TRUE(run_until([&] { return (accepted = accept(listener.fd, nullptr, nullptr)) >= 0; }));
 
     // Sends one segment; returns slirp's answer: its ACK (relative) and SACK blocks.
     struct Answer {
@@ -448,7 +453,6 @@ TEST_F(Fixture, TcpReceiverReportsOutOfOrderDataInSackBlocks) {
     EXPECT_EQ(received, stream);
     close(accepted);
   }
-  close(listener);
 }
 
 TEST_F(Fixture, RefusedDestinationGetsRstAtOnce) {
@@ -555,15 +559,9 @@ TEST_F(Fixture, IdleInstancesAreNotPolled) {
 TEST_F(Fixture, TcpStreamsCrossTheLargeInnerLinkExactly) {
   auto session = make(/*host_loopback=*/true, IcmpEchoMode::kRefuse, /*slirp_mtu=*/65520);
   ASSERT_NE(session, nullptr);
-  int listener = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t length = sizeof(address);
-  ASSERT_EQ(bind(listener, reinterpret_cast<sockaddr*>(&address), length), 0);
-  ASSERT_EQ(listen(listener, 4), 0);
-  ASSERT_EQ(getsockname(listener, reinterpret_cast<sockaddr*>(&address), &length), 0);
-  const uint16_t port = ntohs(address.sin_port);
+  TcpListener listener;
+  ASSERT_GE(listener.fd, 0);
+  const uint16_t port = listener.port;
   const net::IpAddress client = a("10.0.2.15");
   const net::IpAddress gateway = a("10.0.2.2");
   const uint16_t tunnel_mss = max_mss_for_mtu(1420, 4);
@@ -592,7 +590,7 @@ TEST_F(Fixture, TcpStreamsCrossTheLargeInnerLinkExactly) {
   };
   session->input_ip_packet(segment({}, kTcpAck));
   int accepted = -1;
-  ASSERT_TRUE(run_until([&] { return (accepted = accept(listener, nullptr, nullptr)) >= 0; }));
+  ASSERT_TRUE(run_until([&] { return (accepted = accept(listener.fd, nullptr, nullptr)) >= 0; }));
   sink.packets.clear();
 
   // Upload: 40 full segments in one batch, as the server hands them over, then the flush.
@@ -649,7 +647,6 @@ TEST_F(Fixture, TcpStreamsCrossTheLargeInnerLinkExactly) {
   EXPECT_GT(session->counters().segmented_out, 0u);
   EXPECT_EQ(session->counters().oversize_dropped, 0u);
   close(accepted);
-  close(listener);
 }
 
 TEST_F(Fixture, HasFlowsWhileSlirpHoldsASocketOrTcpState) {
@@ -668,15 +665,9 @@ TEST_F(Fixture, HasFlowsWhileSlirpHoldsASocketOrTcpState) {
   EXPECT_FALSE(session->has_flows());
 
   // A TCP connection is a flow from the SYN until it is closed (here by the client's RST).
-  int listener = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t length = sizeof(address);
-  ASSERT_EQ(bind(listener, reinterpret_cast<sockaddr*>(&address), length), 0);
-  ASSERT_EQ(listen(listener, 4), 0);
-  ASSERT_EQ(getsockname(listener, reinterpret_cast<sockaddr*>(&address), &length), 0);
-  const uint16_t port = ntohs(address.sin_port);
+  TcpListener listener;
+  ASSERT_GE(listener.fd, 0);
+  const uint16_t port = listener.port;
   session->input_ip_packet(
       ip_packet(a("10.0.2.15"), a("10.0.2.2"), kProtocolTcp, tcp_syn(40001, port, 1460)));
   auto is_syn_ack = [](const IpInfo& i) {
@@ -691,7 +682,6 @@ TEST_F(Fixture, HasFlowsWhileSlirpHoldsASocketOrTcpState) {
   store_be32(&rst[4], 12346);
   session->input_ip_packet(ip_packet(a("10.0.2.15"), a("10.0.2.2"), kProtocolTcp, rst));
   EXPECT_TRUE(run_until([&] { return !session->has_flows(); }));
-  close(listener);
 
   // A UDP flow keeps its host socket (and so the flow) for slirp's 240 s expiry.
   UdpSocket server;
@@ -704,24 +694,6 @@ TEST_F(Fixture, HasFlowsWhileSlirpHoldsASocketOrTcpState) {
 }
 
 // ---- flow limits -------------------------------------------------------------------------
-
-// A non-blocking loopback TCP listener with a large backlog: slirp's connects complete.
-struct TcpListener {
-  int fd = -1;
-  uint16_t port = 0;
-  TcpListener() {
-    fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t length = sizeof(address);
-    EXPECT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&address), length), 0);
-    EXPECT_EQ(listen(fd, 64), 0);
-    EXPECT_EQ(getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length), 0);
-    port = ntohs(address.sin_port);
-  }
-  ~TcpListener() { close(fd); }
-};
 
 struct LimitFixture : Fixture {
   std::unique_ptr<SlirpSession> make_limited(const FlowLimits& limits, FdBudget* budget = nullptr) {
