@@ -263,9 +263,10 @@ for p in paths:
 if ratios:
     lines += ["", "patched / unpatched slirpvpn: " + ", ".join(ratios) + "."]
 lines += ["", "With loss, libslirp's own TCP sets the download's pace: it terminates the client's "
-          "flow and, as a sender, is Reno-era (it ignores SACK blocks, halves its window on every "
-          "loss, has a 1 s minimum RTO and repairs one hole per round trip), so the download is "
-          "loss-bound, below Mathis' MSS/RTT x 1.22/sqrt(p) (about 2 Mbit/s at 100 ms and 0.5 %). "
+          "flow and, as a sender, is Reno-era: it ignores SACK blocks, halves its window on every "
+          "loss and has a 1 s minimum RTO; with patch 0006 (NewReno) it at least repairs the next "
+          "hole of a window at once. The download is thus loss-bound, at about Mathis' "
+          "MSS/RTT x 1.22/sqrt(p) (about 2 Mbit/s at 100 ms and 0.5 %). "
           "As a receiver the patched libslirp reports its out-of-order queue in SACK blocks "
           "(patch 0005), so the upload's Linux sender repairs several losses per round trip. "
           "wireguard-go carries the endpoints' own TCP (BBR with SACK) end to end."]

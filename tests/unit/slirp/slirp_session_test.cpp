@@ -556,6 +556,104 @@ TEST_F(Fixture, IdleInstancesAreNotPolled) {
 // A TCP flow through slirp with its large inner link: the client's segments are merged on the
 // way in, slirp's large segments are cut back to the tunnel MTU on the way out, and both byte
 // streams arrive exact. The test plays the client's TCP by hand (it ACKs everything in order).
+// libslirp patch 0006 (NewReno, RFC 6582): when one window loses two segments, the ACK that
+// answers the first retransmission covers only the data up to the second hole (a partial ACK).
+// slirp must then retransmit the second lost segment at once. Reno (slirp as shipped) leaves
+// recovery there and sends only new data, so the hole waits for three more duplicate ACKs or
+// the retransmit timer (a second or more).
+TEST_F(Fixture, TcpSenderRetransmitsTheNextHoleOnAPartialAck) {
+  auto session = make(/*host_loopback=*/true);
+  ASSERT_NE(session, nullptr);
+  TcpListener listener;
+  ASSERT_GE(listener.fd, 0);
+  const uint16_t port = listener.port;
+  const net::IpAddress client = a("10.0.2.15");
+  const net::IpAddress gateway = a("10.0.2.2");
+  constexpr uint16_t kMss = 1000;
+  session->input_ip_packet(ip_packet(client, gateway, kProtocolTcp, tcp_syn(40030, port, kMss)));
+  IpInfo syn_ack;
+  ASSERT_TRUE(run_until([&] {
+    return find_packet([](const IpInfo& i) { return (i.tcp_flags & kTcpSyn) != 0; }, syn_ack);
+  }));
+  const uint32_t first = syn_ack.tcp_seq + 1;
+  const auto ack = [&](uint32_t acknowledged) {
+    std::vector<uint8_t> l4(20, 0);
+    store_be16(&l4[0], 40030);
+    store_be16(&l4[2], port);
+    store_be32(&l4[4], 12346);
+    store_be32(&l4[8], acknowledged);
+    l4[12] = 5 << 4;
+    l4[13] = kTcpAck;
+    store_be16(&l4[14], 65535);
+    session->input_ip_packet(ip_packet(client, gateway, kProtocolTcp, std::move(l4)));
+  };
+  ack(first);
+  int accepted = -1;
+  ASSERT_TRUE(run_until([&] { return (accepted = accept(listener.fd, nullptr, nullptr)) >= 0; }));
+  std::vector<uint8_t> data(60 * kMss, 0x42);
+  ASSERT_EQ(send(accepted, data.data(), data.size(), MSG_DONTWAIT), ssize_t(data.size()));
+
+  // The data segments slirp sent since `from` (an index into sink.packets): sequence, length.
+  const auto segments_since = [&](std::size_t from) {
+    std::vector<std::pair<uint32_t, uint32_t>> sent;
+    for (std::size_t i = from; i < sink.packets.size(); ++i) {
+      IpInfo info;
+      if (parse_ip(sink.packets[i], info) != IpDrop::kNone || info.protocol != kProtocolTcp) {
+        continue;
+      }
+      const std::size_t header = std::size_t(sink.packets[i][info.l4_offset + 12] >> 4) * 4;
+      if (info.packet.size() > info.l4_offset + header) {
+        sent.emplace_back(info.tcp_seq, uint32_t(info.packet.size() - info.l4_offset - header));
+      }
+    }
+    return sent;
+  };
+  // Slow start: acknowledge each in-order segment until 15 KB are through, so that the window
+  // holds more than ten segments.
+  uint32_t acked = first;
+  const std::size_t start = sink.packets.size();
+  std::size_t seen = start;
+  const auto through = [&] { return acked - first >= 15u * kMss; };
+  ASSERT_TRUE(run_until([&] {
+    while (seen < sink.packets.size() && !through()) {
+      const std::size_t end = sink.packets.size();
+      for (const auto& [sequence, length] : segments_since(seen)) {
+        if (sequence == acked) acked += length;
+      }
+      seen = end;
+      ack(acked);  // may send more: the loop looks again
+    }
+    return through();
+  }));
+  // The window in flight beyond that: at least eight segments, none acknowledged yet.
+  std::vector<uint32_t> window;
+  ASSERT_TRUE(run_until([&] {
+    window.clear();
+    for (const auto& [sequence, length] : segments_since(start)) {
+      if (int32_t(sequence - acked) >= 0) window.push_back(sequence);
+    }
+    return window.size() >= 8;
+  }));
+  ASSERT_EQ(window[0], acked);
+  // Segments 0 and 2 of the window are lost: the rest arrive, each answered by a duplicate
+  // ACK for segment 0. The third one makes slirp retransmit segment 0.
+  std::size_t before = sink.packets.size();
+  for (std::size_t k = 3; k < window.size(); ++k) ack(acked);
+  const auto retransmitted = [&](uint32_t sequence, std::size_t from) {
+    for (const auto& [sent, length] : segments_since(from)) {
+      if (sent == sequence) return true;
+    }
+    return false;
+  };
+  ASSERT_TRUE(retransmitted(window[0], before)) << "no fast retransmit after 3 duplicate ACKs";
+  // Segment 0 arrives: the receiver acknowledges up to the hole at segment 2.
+  before = sink.packets.size();
+  ack(window[2]);
+  EXPECT_TRUE(retransmitted(window[2], before))
+      << "the partial ACK did not retransmit the second lost segment at once";
+  close(accepted);
+}
+
 TEST_F(Fixture, TcpStreamsCrossTheLargeInnerLinkExactly) {
   auto session = make(/*host_loopback=*/true, IcmpEchoMode::kRefuse, /*slirp_mtu=*/65520);
   ASSERT_NE(session, nullptr);
