@@ -55,8 +55,11 @@ for name in "${names[@]}"; do
   before=$(find "$corpus" -type f | wc -l)
   log="$work/fuzz.log"
   started=$SECONDS
+  outcome=ok
   if ! "$binary" -runs="$runs" -max_total_time="$max_seconds" -timeout=10 -print_final_stats=1 \
-    -artifact_prefix="$work/artifacts/" "$work/corpus" >"$log" 2>&1; then
+    -artifact_prefix="$work/artifacts/" "$work/corpus" >"$log" 2>&1 &&
+    # Stopped with SIGINT (e.g. to free the machine): nothing was found; merge what ran.
+    ! { grep -q 'libFuzzer: run interrupted' "$log" && outcome="interrupted, nothing found"; }; then
     keep="$build_dir/fuzz-artifacts/$name"
     mkdir -p "$keep"
     cp "$log" "$keep/"
@@ -73,6 +76,6 @@ for name in "${names[@]}"; do
   # Only inputs that add coverage join the repository's corpus.
   "$binary" -merge=1 "$corpus" "$work/corpus" >"$work/merge.log" 2>&1
   after=$(find "$corpus" -type f | wc -l)
-  echo "| $name | $executions | $seconds | $((executions / (seconds > 0 ? seconds : 1))) | $cov | $ft | $before → $after | ok |"
+  echo "| $name | $executions | $seconds | $((executions / (seconds > 0 ? seconds : 1))) | $cov | $ft | $before → $after | $outcome |"
 done
 rm -rf "$scratch"
