@@ -17,11 +17,7 @@ topo_up
 start_inet_services
 srv_init "$BUILD"
 
-VC2="vc2-$TOPO_ID"
-_topo_add_ns "$VC2"
-_topo_veth "$VC2" wan0 "$VS" wan2
-_topo_addr "$VS" wan2 198.51.100.129/30
-_topo_addr "$VC2" wan0 198.51.100.130/30
+srv_second_client
 
 . "$HERE/lib/client_env.sh"
 cli_init "$BUILD"

@@ -40,11 +40,7 @@ srv_init "$BUILD"
 NOFILE=400
 RESERVE=64
 BUDGET=$((NOFILE - RESERVE))
-VC2="vc2-$TOPO_ID"
-_topo_add_ns "$VC2"
-_topo_veth "$VC2" wan0 "$VS" wan2
-_topo_addr "$VS" wan2 198.51.100.129/30
-_topo_addr "$VC2" wan0 198.51.100.130/30
+srv_second_client
 
 FLOOD="$TOPO_STATE/flow_flood.py"
 cat >"$FLOOD" <<'PY'

@@ -150,6 +150,17 @@ wgc_up() {
     >"/etc/netns/$ns/resolv.conf"
 }
 
+# srv_second_client: a second client namespace, $VC2 (vc2-ID), on a link of its own to the
+# server: $VC2 wan0 198.51.100.130/30 <=> $VS wan2 198.51.100.129/30. Its peers use the server
+# at 198.51.100.129:$SRV_PORT. Call after topo_up; topo_down removes it.
+srv_second_client() {
+  VC2="vc2-$TOPO_ID"
+  _topo_add_ns "$VC2"
+  _topo_veth "$VC2" wan0 "$VS" wan2
+  _topo_addr "$VS" wan2 198.51.100.129/30
+  _topo_addr "$VC2" wan0 198.51.100.130/30
+}
+
 # srv_trap: topo_trap plus removing wireguard-go's UAPI sockets (global /var/run path).
 srv_cleanup() {
   local iface
