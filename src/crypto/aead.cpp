@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // AEAD wrappers. Sealing a transport packet of kOpenSslSealFrom bytes or more goes through
 // OpenSSL 3's EVP ChaCha20-Poly1305: its AVX2 code seals a full 1420-byte packet in about 1.4 µs
-// here against libsodium's 2.2 µs (bench/aead.cpp), and a download is mostly sealing. Below that
+// here against libsodium's 1.8 µs (bench/aead.cpp), and a download is mostly sealing. Below that
 // size EVP's fixed cost per call (about 0.6 µs: key, nonce, tag) loses to libsodium, and
 // opening gains nothing measurable at any size, so opening, small packets and
 // XChaCha20-Poly1305 (cookie replies; OpenSSL has none) stay with libsodium. Both produce the

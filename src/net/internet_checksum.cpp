@@ -22,7 +22,7 @@ uint64_t fold_to_16(uint64_t sum) noexcept {
 uint16_t ones_complement_sum(std::span<const uint8_t> bytes, uint32_t sum) noexcept {
   const uint8_t* p = bytes.data();
   std::size_t left = bytes.size();
-  // A packet is at most 64 KiB: no accumulator can overflow.
+  // 64-bit sums of 32-bit words: no overflow below 16 GiB of input.
   uint64_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
   for (; left >= 16; p += 16, left -= 16) {
     uint32_t words[4];

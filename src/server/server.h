@@ -43,7 +43,7 @@
 //   tunnel retransmits. Crypto for all peers runs on N, slirp for all peers on S: two cores.
 //   Fair shares: each ring's producer admits packets through a net::FairShare, so near full a
 //   ring refuses the peers above an equal share of its backlog (fair_share_in/out) and the
-//   others still get in. Thread S serves ready sessions in turn, one slirp poll each per pass.
+//   others still get in.
 #pragma once
 
 #include <atomic>
