@@ -32,7 +32,6 @@ class FairShare {
   // Whether peer `id` may add one packet to the ring, which holds `backlog` packets now.
   [[nodiscard]] bool admit(uint32_t id, std::size_t backlog) noexcept;
 
-  std::size_t high_water() const noexcept { return high_water_; }
   // Any thread may read it (for stats); only the producer counts.
   uint64_t refused() const noexcept { return refused_.load(std::memory_order_relaxed); }
 

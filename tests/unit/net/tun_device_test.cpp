@@ -134,6 +134,7 @@ class TunDeviceTest : public NetnsTest {
         auto written = tun.write(request);
         EXPECT_TRUE(written) << written.error().message();
         if (!written) return false;
+        EXPECT_TRUE(*written);
         next_write += std::chrono::milliseconds(250);
       }
       if (!wait_readable(tun.fd(), 50)) continue;
