@@ -30,6 +30,7 @@ constexpr KeyRule kInterfaceKeys[] = {
     {"MaxUdpFlows"},
     {"MaxHostSockets"},
     {"MaxNewFlowsPerSecond"},
+    {"RateLimit"},
     {"FdReserve"},
 };
 
@@ -47,6 +48,7 @@ constexpr KeyRule kPeerKeys[] = {
     {"MaxUdpFlows"},
     {"MaxHostSockets"},
     {"MaxNewFlowsPerSecond"},
+    {"RateLimit"},
 };
 
 // The default network (slirp's own defaults) and the host numbers slirp uses in it.
@@ -89,6 +91,9 @@ ConfigExpected<void> parse_flow_limits(const IniSection& section, std::string_vi
     if (!value) return tl::unexpected(value.error());
     if (*value) *slot = **value;
   }
+  auto rate = parse_single(section, "RateLimit", file, parse_rate_limit);
+  if (!rate) return tl::unexpected(rate.error());
+  if (*rate) out.rate_limit = **rate;
   return {};
 }
 

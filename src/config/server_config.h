@@ -32,6 +32,7 @@ struct FlowLimitSettings {
   std::optional<uint32_t> max_udp_flows;
   std::optional<uint32_t> max_host_sockets;
   std::optional<uint32_t> max_new_flows_per_second;
+  std::optional<uint64_t> rate_limit;  // bits per second, each direction
   bool operator==(const FlowLimitSettings&) const = default;
 };
 

@@ -188,6 +188,44 @@ ValueResult<uint32_t> parse_flow_limit(std::string_view text) {
   return uint32_t(*value);
 }
 
+ValueResult<uint64_t> parse_rate_limit(std::string_view text) {
+  if (equals_ignore_case(text, "unlimited")) return 0;
+  const auto fail = [&] {
+    return bad(text,
+               "is not a rate in bits per second (e.g. 8000, 500k, 100M, 1G; 0 or "
+               "'unlimited' for none)");
+  };
+  uint64_t multiplier = 1;
+  std::string_view digits = text;
+  if (!digits.empty()) {
+    switch (digits.back()) {
+      case 'k':
+      case 'K':
+        multiplier = 1000;
+        break;
+      case 'm':
+      case 'M':
+        multiplier = 1000 * 1000;
+        break;
+      case 'g':
+      case 'G':
+        multiplier = 1000 * 1000 * 1000;
+        break;
+      default:
+        break;
+    }
+    if (multiplier != 1) digits.remove_suffix(1);
+  }
+  auto value = parse_unsigned(digits, 0, kMaxRateLimit / multiplier);
+  if (!value) return fail();
+  const uint64_t rate = *value * multiplier;
+  if (rate != 0 && rate < kMinRateLimit) {
+    return bad(text, "is below the smallest rate limit, " + std::to_string(kMinRateLimit) +
+                         " bits per second");
+  }
+  return rate;
+}
+
 ValueResult<uint32_t> parse_fd_reserve(std::string_view text) {
   return parse_unsigned(text, kMinFdReserve, 65536).map([](uint64_t v) { return uint32_t(v); });
 }

@@ -104,6 +104,11 @@ ValueResult<LogLevel> parse_log_level(std::string_view text);
 // A flow limit (MaxTcpFlows, ...): 0..kMaxFlowLimit, or "unlimited" (= 0 = no limit).
 inline constexpr uint32_t kMaxFlowLimit = 1048576;
 ValueResult<uint32_t> parse_flow_limit(std::string_view text);
+// RateLimit: bits per second with an optional k/M/G (decimal) suffix, in kMinRateLimit..
+// kMaxRateLimit, or 0/"unlimited" (= 0 = no limit).
+inline constexpr uint64_t kMinRateLimit = 8000;
+inline constexpr uint64_t kMaxRateLimit = 1000ULL * 1000 * 1000 * 1000;
+ValueResult<uint64_t> parse_rate_limit(std::string_view text);
 // FdReserve: kMinFdReserve..65536 fds kept free for handshakes, the UAPI and reloads.
 inline constexpr uint32_t kMinFdReserve = 16;
 ValueResult<uint32_t> parse_fd_reserve(std::string_view text);

@@ -5,9 +5,7 @@
 namespace slirpvpn::net {
 
 FairShare::FairShare(std::size_t capacity) noexcept
-    : low_water_(capacity / 2),
-      high_water_(capacity - capacity / 8),
-      history_limit_(uint64_t(capacity) * 4) {}
+    : low_water_(capacity / 8), high_water_(capacity / 4), history_limit_(uint64_t(capacity) * 4) {}
 
 void FairShare::reserve_ids(std::size_t count) {
   if (shares_.size() < count) shares_.resize(count);
@@ -30,9 +28,12 @@ bool FairShare::admit(uint32_t id, std::size_t backlog) noexcept {
     share.pushed = 0;
     ++epoch_senders_;
   }
-  // pushed > total / senders, without the division.
-  if (backlog >= high_water_ && epoch_senders_ > 1 &&
-      share.pushed * epoch_senders_ > epoch_pushed_) {
+  // pushed > total / senders, without the division. A peer alone in the epoch that has pushed
+  // in it stops at the high-water mark too: a light peer that has not sent since the epoch
+  // began (a ping a second) must still find room.
+  const bool over_share =
+      epoch_senders_ == 1 ? share.pushed > 0 : share.pushed * epoch_senders_ > epoch_pushed_;
+  if (backlog >= high_water_ && over_share) {
     refused_.store(refused_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
     return false;
   }

@@ -5,13 +5,17 @@
 // packets must pass through.
 //
 // Theory of operation
-//   An epoch starts whenever the backlog falls below half the ring (or after 4 ring-fulls of
-//   pushes, so that old history fades). In an epoch each peer's pushes are counted. Below the
-//   high-water mark (7/8 of the ring) every packet is admitted, so a peer alone keeps the whole
-//   ring; above it a packet is refused when its peer already pushed more than total/senders in
-//   this epoch. The light peers keep the last eighth (512 slots of 4096) to themselves, and two
-//   heavy peers are held to equal counts. The refused packets are dropped and counted; TCP
-//   inside the tunnel backs off as after any queue drop.
+//   An epoch starts whenever the backlog falls below an eighth of the ring (or after 4
+//   ring-fulls of pushes, so that old history fades). In an epoch each peer's pushes are
+//   counted. Below the high-water mark (a quarter of the ring) every packet is admitted; above
+//   it a packet is refused when its peer already pushed more than total/senders in this epoch,
+//   or is the only peer that pushed in it. The mark is low because the ring is FIFO: a light
+//   peer's packet waits behind the whole backlog, and a quarter of 4096 slots is about 8 ms of
+//   the server's encryption at full speed (7/8 was 29 ms). The light peers keep the other
+//   three quarters to themselves, even one whose last packet came before the epoch began, and
+//   two heavy peers are held to equal counts. The refused packets are dropped and counted; TCP
+//   inside the tunnel backs off as after any queue drop (a quarter of the ring is still far
+//   more than a LAN flow's window of packets).
 //   Ids are the server's peer indices; reserve_ids() sizes the table when a peer is added (off
 //   the packet path), and an id past the table is admitted unconditionally.
 // Thread-safety: one instance per ring, used by that ring's producer thread; refused() from any.

@@ -37,7 +37,7 @@ bool PacketRing::push(uint32_t peer, uint32_t generation,
 }
 
 std::size_t PacketRing::backlog() noexcept {
-  if (tail_local_ - head_cached_ >= slots() / 2) {
+  if (tail_local_ - head_cached_ >= slots() / 8) {
     head_cached_ = head_.load(std::memory_order_acquire);
   }
   return tail_local_ - head_cached_;

@@ -50,8 +50,8 @@ class PacketRing {
 
   // Producer. False (and counted) when the ring is full or the packet is larger than a slot.
   bool push(uint32_t peer, uint32_t generation, std::span<const uint8_t> packet) noexcept;
-  // Packets pushed and not yet handed back by the consumer: exact from half a ring up (it then
-  // reloads the consumer's index), below that an upper bound from the cached index.
+  // Packets pushed and not yet handed back by the consumer: exact from an eighth of a ring up (it
+  // then reloads the consumer's index), below that an upper bound from the cached index.
   std::size_t backlog() noexcept;
   // Packets pushed since the last publish().
   std::size_t unpublished() const noexcept { return tail_local_ - tail_published_; }

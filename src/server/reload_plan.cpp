@@ -35,7 +35,7 @@ void compare_interface(const config::ServerInterface& running, const config::Ser
   if (running.host_loopback != file.host_loopback) out.push_back("HostLoopback");
   if (running.deny_destinations != file.deny_destinations) out.push_back("DenyDestinations");
   if (running.allow_destinations != file.allow_destinations) out.push_back("AllowDestinations");
-  if (running.flow_limits != file.flow_limits) out.push_back("flow limits (Max*)");
+  if (running.flow_limits != file.flow_limits) out.push_back("flow limits (Max*, RateLimit)");
   if (running.fd_reserve != file.fd_reserve) out.push_back("FdReserve");
 }
 

@@ -25,7 +25,8 @@ struct PeerUpdate {
   // MTU or ForwardPort changed: the peer's slirp network is rebuilt (its flows end); its
   // WireGuard session and keys are kept.
   bool session = false;
-  // The [Peer]'s flow limits changed: they apply to the running session's new flows.
+  // The [Peer]'s flow limits changed: they apply to the running session's new flows (a
+  // RateLimit at once).
   bool flow_limits = false;
 
   bool any() const noexcept {

@@ -531,6 +531,12 @@ void Server::add_peer_stats(const PeerState& state, const SlirpView::Session& se
   uint64_t denied = 0;
   for (auto count : counters.refused) denied += count;
   peer.extra.emplace_back("egress_denied", std::to_string(denied));
+  if (state.session_config.limits.rate_limit_bits_per_second != 0) {
+    peer.extra.emplace_back("rate_limit",
+                            std::to_string(state.session_config.limits.rate_limit_bits_per_second));
+    peer.extra.emplace_back("rate_delayed_in", std::to_string(counters.rate_delayed_in));
+    peer.extra.emplace_back("rate_delayed_out", std::to_string(counters.rate_delayed_out));
+  }
   slirp::for_each_drop(counters, [&peer](const char* name, uint64_t value) {
     if (value > 0) peer.extra.emplace_back(std::string("drop_") + name, std::to_string(value));
   });
@@ -1028,13 +1034,16 @@ void Server::print_stats() const {
   // How the adapter shaped the traffic between the tunnel and slirp (see slirp::SessionConfig).
   std::fprintf(stderr,
                "slirp: packets_in=%llu coalesced_in=%llu mss_raised=%llu packets_out=%llu "
-               "segmented_out=%llu fragmented_out=%llu\n",
+               "segmented_out=%llu fragmented_out=%llu rate_delayed_in=%llu "
+               "rate_delayed_out=%llu\n",
                static_cast<unsigned long long>(total.packets_in),
                static_cast<unsigned long long>(total.coalesced_in),
                static_cast<unsigned long long>(total.mss_raised_in),
                static_cast<unsigned long long>(total.packets_out),
                static_cast<unsigned long long>(total.segmented_out),
-               static_cast<unsigned long long>(total.fragmented_out));
+               static_cast<unsigned long long>(total.fragmented_out),
+               static_cast<unsigned long long>(total.rate_delayed_in),
+               static_cast<unsigned long long>(total.rate_delayed_out));
   std::fprintf(stderr, "%s\n", line.c_str());
   // For leak checks over long runs (tests/integration/server_soak.sh).
   const auto secrets = crypto::SecretArena::global().stats();

@@ -66,6 +66,11 @@ slirp::FlowLimits flow_limits(const config::ServerInterface& interface,
   pick(limits.max_host_sockets, own.max_host_sockets, shared.max_host_sockets);
   pick(limits.max_new_flows_per_second, own.max_new_flows_per_second,
        shared.max_new_flows_per_second);
+  if (own.rate_limit) {
+    limits.rate_limit_bits_per_second = *own.rate_limit;
+  } else if (shared.rate_limit) {
+    limits.rate_limit_bits_per_second = *shared.rate_limit;
+  }
   return limits;
 }
 

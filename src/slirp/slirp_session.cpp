@@ -39,6 +39,14 @@ constexpr double kRefusalPerSecond = 100;
 // New-flow token bucket: a burst of this many seconds' worth of the rate (a browser opening a
 // page with many hosts at once).
 constexpr double kFlowBurstSeconds = 2;
+// RateLimit: a burst of 2 ms at the rate may leave back to back after an idle spell (the loop
+// wakes at millisecond steps); past it packets wait up to 50 ms, enough to pace a TCP window,
+// short enough not to hide the rate from the sender. The queue's slots hold 50 ms of packets
+// of kRateQueueMeanPacket bytes (full-size ones are bounded by the time first).
+constexpr double kRateBurstSeconds = 0.002;
+constexpr double kRateQueueSeconds = 0.05;
+constexpr double kRateQueueMeanPacket = 1000;
+constexpr std::size_t kRateQueueMaxPackets = 4096;
 // A peer at a limit refuses flows continually: one log line per reason per this interval.
 constexpr auto kRefusalLogInterval = std::chrono::seconds(10);
 
@@ -175,6 +183,10 @@ SessionCounters& operator+=(SessionCounters& total, const SessionCounters& other
   add_array(total.flows_refused, other.flows_refused);
   total.flows_opened += other.flows_opened;
   total.flow_not_opened += other.flow_not_opened;
+  total.rate_delayed_in += other.rate_delayed_in;
+  total.rate_delayed_out += other.rate_delayed_out;
+  total.rate_limited_in += other.rate_limited_in;
+  total.rate_limited_out += other.rate_limited_out;
   return total;
 }
 
@@ -265,6 +277,7 @@ SlirpSession::SlirpSession(const SessionConfig& config, net::EventLoop& loop, Pa
   refusal_refill_ = loop.now();
   flow_tokens_ = kFlowBurstSeconds * config.limits.max_new_flows_per_second;
   flow_refill_ = loop.now();
+  reset_shapers();
   host_socket_fds_.reserve(64);
   flow_keys_.reserve(64);
 }
@@ -368,6 +381,21 @@ bool SlirpSession::is_virtual_service(const net::IpAddress& address) const noexc
 
 void SlirpSession::input_ip_packet(std::span<const uint8_t> packet) noexcept {
   SLIRPVPN_ASSERT(!in_slirp_);  // a sink must not feed packets back from deliver_ip
+  switch (shape_in_.offer(packet, loop_.now())) {
+    case net::Shaper::Verdict::kSend:
+      accept_ip_packet(packet);
+      return;
+    case net::Shaper::Verdict::kQueued:
+      ++counters_.rate_delayed_in;
+      arm_for_shapers();
+      return;
+    case net::Shaper::Verdict::kDropped:
+      ++counters_.rate_limited_in;
+      return;
+  }
+}
+
+void SlirpSession::accept_ip_packet(std::span<const uint8_t> packet) noexcept {
   IpInfo info;
   IpDrop drop = parse_ip(packet, info);
   if (drop != IpDrop::kNone) {
@@ -562,8 +590,44 @@ bool SlirpSession::admit_flow(const IpInfo& info, PendingFlow& pending) noexcept
 }
 
 void SlirpSession::set_limits(const FlowLimits& limits) noexcept {
+  const bool rate_changed =
+      limits.rate_limit_bits_per_second != config_.limits.rate_limit_bits_per_second;
   config_.limits = limits;
   flow_tokens_ = std::min(flow_tokens_, kFlowBurstSeconds * limits.max_new_flows_per_second);
+  if (rate_changed) reset_shapers();
+}
+
+void SlirpSession::reset_shapers() noexcept {
+  // What waits under the old rate leaves now rather than being lost.
+  shape_in_.release(net::TimePoint::max(),
+                    [&](std::span<const uint8_t> packet) { accept_ip_packet(packet); });
+  flush_input();
+  shape_out_.release(net::TimePoint::max(),
+                     [&](std::span<const uint8_t> packet) { sink_.deliver_ip(packet); });
+  const uint64_t bytes_per_second = config_.limits.rate_limit_bits_per_second / 8;
+  if (bytes_per_second == 0) {
+    shape_in_ = net::Shaper();
+    shape_out_ = net::Shaper();
+    return;
+  }
+  // A packet may carry up to 15 bytes of WireGuard padding past the IP packet.
+  const std::size_t slot_bytes = config_.mtu + 16;
+  const uint64_t burst =
+      std::max<uint64_t>(2 * slot_bytes, uint64_t(double(bytes_per_second) * kRateBurstSeconds));
+  const std::size_t capacity = std::clamp<std::size_t>(
+      std::size_t(double(bytes_per_second) * kRateQueueSeconds / kRateQueueMeanPacket), 16,
+      kRateQueueMaxPackets);
+  const auto max_wait =
+      std::chrono::duration_cast<net::Nanos>(std::chrono::duration<double>(kRateQueueSeconds));
+  shape_in_ = net::Shaper(bytes_per_second, burst, max_wait, capacity, slot_bytes);
+  shape_out_ = net::Shaper(bytes_per_second, burst, max_wait, capacity, slot_bytes);
+}
+
+void SlirpSession::arm_for_shapers() noexcept {
+  const net::TimePoint when = std::min(shape_in_.next_release(), shape_out_.next_release());
+  if (when == net::TimePoint::max()) return;
+  if (timer_ != net::kNoTimer && loop_.pending(timer_) && timer_when_ <= when) return;
+  arm(when);
 }
 
 bool SlirpSession::take_flow_token() noexcept {
@@ -602,7 +666,18 @@ void SlirpSession::note_refusal(FlowRefusal reason) noexcept {
 }
 
 void SlirpSession::deliver(std::span<const uint8_t> packet) noexcept {
-  sink_.deliver_ip(packet);
+  switch (shape_out_.offer(packet, loop_.now())) {
+    case net::Shaper::Verdict::kSend:
+      sink_.deliver_ip(packet);
+      return;
+    case net::Shaper::Verdict::kQueued:
+      ++counters_.rate_delayed_out;
+      arm_for_shapers();
+      return;
+    case net::Shaper::Verdict::kDropped:
+      ++counters_.rate_limited_out;
+      return;
+  }
 }
 
 // ---- from slirp ------------------------------------------------------------------------------
@@ -732,6 +807,7 @@ void SlirpSession::on_timer(net::TimePoint now) noexcept {
 }
 
 void SlirpSession::service(net::TimePoint now) noexcept {
+  shape_in_.release(now, [&](std::span<const uint8_t> packet) { accept_ip_packet(packet); });
   flush_input();
   service_requested_ = false;
   const int64_t now_ms =
@@ -750,6 +826,7 @@ void SlirpSession::service(net::TimePoint now) noexcept {
   in_slirp_ = false;
   for (auto& [fd, registration] : registered_) registration.revents = 0;
   flush_replies();
+  shape_out_.release(now, [&](std::span<const uint8_t> packet) { sink_.deliver_ip(packet); });
   fill_and_sync(now);
 }
 
@@ -853,6 +930,7 @@ void SlirpSession::fill_and_sync(net::TimePoint now) noexcept {
     }
   }
   if (service_requested_) deadline = std::min(deadline, loop_.now());
+  deadline = std::min({deadline, shape_in_.next_release(), shape_out_.next_release()});
   if (deadline == net::TimePoint::max()) {
     loop_.cancel(timer_);
     timer_ = net::kNoTimer;

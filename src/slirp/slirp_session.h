@@ -48,6 +48,12 @@
 // socket (EMFILE from socket()/accept()): it then answers the peer itself (RST / ICMP
 // unreachable, or drops), and the session counts the flow as flow_not_opened.
 //
+// Rate limit (FlowLimits::rate_limit_bits_per_second): each direction passes a net::Shaper
+// first, before any other check on the way in and after everything on the way out. What is
+// over the rate waits in the shaper (up to 50 ms) and leaves from service(): the session's one
+// timer is armed for the earlier shaper's next release as well; released input re-enters at
+// accept_ip_packet(). Pacing instead of dropping is what keeps slirp's TCP at the rate.
+//
 // Limits: one thread (libslirp keeps process-wide state); deliver_ip may be called from inside
 // input_ip_packet and from the event loop. IPv4 port forwards only (slirp_add_hostfwd).
 // Left out on purpose: DHCP (disabled), TFTP, emulation (enable_emu off), guestfwd/exec.
@@ -67,6 +73,7 @@
 #include "net/event_loop.h"
 #include "net/ip_address.h"
 #include "net/packet_batch.h"
+#include "net/shaper.h"
 #include "net/tcp_coalescer.h"
 #include "slirp/egress_policy.h"
 #include "slirp/ethernet.h"
@@ -110,6 +117,9 @@ struct FlowLimits {
   uint32_t max_udp_flows = 512;  // UDP flows plus ICMP echo sockets
   uint32_t max_host_sockets = 1536;
   uint32_t max_new_flows_per_second = 200;  // burst: two seconds' worth
+  // Each direction's rate in bits per second of whole inner IP packets (0: none). Packets over
+  // it wait up to 50 ms in the session's net::Shaper, and only then are dropped.
+  uint64_t rate_limit_bits_per_second = 0;
 };
 
 // The process's fd budget, shared by all sessions on the loop thread. The server sets `limit`
@@ -200,8 +210,12 @@ struct SessionCounters {
   uint64_t guest_errors = 0;  // slirp's guest_error callback
   uint64_t polls = 0;         // slirp_pollfds_poll calls (tests: no idle polling)
   std::array<uint64_t, std::size_t(FlowRefusal::kCount)> flows_refused{};
-  uint64_t flows_opened = 0;     // host sockets slirp opened for flows
-  uint64_t flow_not_opened = 0;  // admitted new flow for which slirp opened no socket
+  uint64_t flows_opened = 0;      // host sockets slirp opened for flows
+  uint64_t flow_not_opened = 0;   // admitted new flow for which slirp opened no socket
+  uint64_t rate_delayed_in = 0;   // from the peer: waited for its RateLimit
+  uint64_t rate_delayed_out = 0;  // to the peer
+  uint64_t rate_limited_in = 0;   // dropped: over RateLimit with the shaper's queue full
+  uint64_t rate_limited_out = 0;
 };
 
 // Adds every counter of `other` to `total` (the server's totals over its sessions).
@@ -228,6 +242,8 @@ void for_each_drop(const SessionCounters& counters, Visit&& visit) {
   visit("limit_udp_flows", counters.flows_refused[std::size_t(FlowRefusal::kUdpFlows)]);
   visit("limit_new_flow_rate", counters.flows_refused[std::size_t(FlowRefusal::kNewFlowRate)]);
   visit("flow_not_opened", counters.flow_not_opened);
+  visit("rate_limited_in", counters.rate_limited_in);
+  visit("rate_limited_out", counters.rate_limited_out);
 }
 
 // The name of a refusal reason in logs ("tcp_flows", ...).
@@ -345,7 +361,14 @@ class SlirpSession final : private net::IoHandler, private net::TimerHandler {
   void on_register_fd(int fd) noexcept;
   void forget_host_socket(int fd) noexcept;
   bool take_refusal_token() noexcept;
+  // Towards the peer, through the RateLimit shaper.
   void deliver(std::span<const uint8_t> packet) noexcept;
+  // input_ip_packet after the RateLimit shaper let the packet through.
+  void accept_ip_packet(std::span<const uint8_t> packet) noexcept;
+  // (Re)builds both shapers for config_.limits; what they held is sent first.
+  void reset_shapers() noexcept;
+  // Arms the timer for the earlier shaper's next release if it is due before the timer.
+  void arm_for_shapers() noexcept;
   // A packet from slirp larger than the tunnel MTU; `packet` starts kVirtioNetHeaderSize bytes
   // into out_buffer_ (the room for the segmentation header).
   void deliver_oversized(const IpInfo& info) noexcept;
@@ -405,6 +428,10 @@ class SlirpSession final : private net::IoHandler, private net::TimerHandler {
   std::array<uint64_t, std::size_t(FlowRefusal::kCount)> unlogged_refusals_{};
   std::array<net::TimePoint, std::size_t(FlowRefusal::kCount)> refusal_logged_at_{};
   std::array<bool, std::size_t(FlowRefusal::kCount)> refusal_logged_once_{};
+
+  // RateLimit, each direction: packets over the rate wait here (net/shaper.h).
+  net::Shaper shape_in_;
+  net::Shaper shape_out_;
 
   SessionCounters counters_;
 };

@@ -18,7 +18,7 @@
 #include <span>
 #include <vector>
 
-#include "token_bucket.h"
+#include "wanem_clock.h"
 
 namespace slirpvpn::wanem {
 

@@ -25,7 +25,7 @@
 
 #include "delay_line.h"
 #include "rng.h"
-#include "token_bucket.h"
+#include "wanem_clock.h"
 
 namespace slirpvpn::wanem {
 

@@ -94,10 +94,11 @@ srv_stats() {
   before=$(grep -c 'drops:' "$log")
   kill -USR1 "$pid" || return 1
   wait_for "[ \$(grep -c 'drops:' '$log') -gt $before ]" 5 || return 1
-  # The block: the stats: lines printed after the previous drops: line, and the new drops: line.
+  # The block: the stats: and slirp: lines printed after the previous drops: line, and the new
+  # drops: line.
   awk -v n="$before" '
     /drops:/ { seen++; if (seen == n + 1) { printf "%s%s\n", block, $0; exit } block = ""; next }
-    /stats: peer=/ { block = block $0 "\n" }' "$log"
+    /stats: peer=|^slirp: / { block = block $0 "\n" }' "$log"
 }
 
 srv_drop_count() {

@@ -99,10 +99,11 @@ TEST(ServerConfigTest, FlowLimitsOnInterfaceAndPeer) {
       "MaxUdpFlows = unlimited\n"
       "MaxHostSockets = 150\n"
       "MaxNewFlowsPerSecond = 0\n"
+      "RateLimit = 100M\n"
       "FdReserve = 128\n"
       "[Peer]\nPublicKey = " +
       public_text(2) +
-      "\nMaxTcpFlows = 7\nMaxNewFlowsPerSecond = 50\n"
+      "\nMaxTcpFlows = 7\nMaxNewFlowsPerSecond = 50\nRateLimit = 2500k\n"
       "[Peer]\nPublicKey = " +
       public_text(3) + "\n");
   ASSERT_TRUE(config) << config.error().to_string();
@@ -111,6 +112,7 @@ TEST(ServerConfigTest, FlowLimitsOnInterfaceAndPeer) {
   EXPECT_EQ(shared.max_udp_flows, 0u);
   EXPECT_EQ(shared.max_host_sockets, 150u);
   EXPECT_EQ(shared.max_new_flows_per_second, 0u);
+  EXPECT_EQ(shared.rate_limit, 100'000'000u);
   EXPECT_EQ(config->interface.fd_reserve, 128u);
   ASSERT_EQ(config->peers.size(), 2u);
   const auto& own = config->peers[0].flow_limits;
@@ -118,6 +120,7 @@ TEST(ServerConfigTest, FlowLimitsOnInterfaceAndPeer) {
   EXPECT_EQ(own.max_udp_flows, std::nullopt);
   EXPECT_EQ(own.max_host_sockets, std::nullopt);
   EXPECT_EQ(own.max_new_flows_per_second, 50u);
+  EXPECT_EQ(own.rate_limit, 2'500'000u);
   EXPECT_EQ(config->peers[1].flow_limits, FlowLimitSettings{});
 }
 
@@ -325,6 +328,10 @@ TEST(ServerConfigTest, InterfaceValueErrors) {
       /* 33 */ {"MaxNewFlowsPerSecond = 1.5", "MaxNewFlowsPerSecond: '1.5' is not a limit"},
       /* 34 */ {"FdReserve = 15", "FdReserve: '15' is out of range (16..65536)"},
       /* 35 */ {"FdReserve = unlimited", "FdReserve: 'unlimited' is not a number"},
+      /* 36 */ {"RateLimit = 10 Mbit", "RateLimit: '10 Mbit' is not a rate in bits per second"},
+      /* 37 */ {"RateLimit = 7999", "RateLimit: '7999' is below the smallest rate limit, 8000"},
+      /* 38 */ {"RateLimit = 1001G", "RateLimit: '1001G' is not a rate"},
+      /* 39 */ {"RateLimit = M", "RateLimit: 'M' is not a rate"},
   };
   for (size_t i = 0; i < std::size(rows); ++i) {
     SCOPED_TRACE("row " + std::to_string(i));
@@ -373,6 +380,7 @@ TEST(ServerConfigTest, PeerValueErrors) {
       /* 16 */ {"MaxTcpFlows = x", "MaxTcpFlows: 'x' is not a limit"},
       /* 17 */ {"MaxNewFlowsPerSecond = 2000000", "MaxNewFlowsPerSecond: '2000000' is not"},
       /* 18 */ {"FdReserve = 64", "unknown key 'FdReserve' in [Peer]"},
+      /* 19 */ {"RateLimit = -5M", "RateLimit: '-5M' is not a rate"},
   };
   for (size_t i = 0; i < std::size(rows); ++i) {
     SCOPED_TRACE("row " + std::to_string(i));

@@ -89,7 +89,7 @@ TEST(ReloadPlan, PeerFlowLimitsApplyLiveInterfaceOnesNeedARestart) {
   EXPECT_EQ(plan.needs_restart, std::vector<std::string>{"FdReserve"});
   const auto shared = parse(peer(kKeyA) + peer(kKeyB), "MaxUdpFlows = 5");
   EXPECT_EQ(plan_reload(running.interface, pointers(running), shared).needs_restart,
-            std::vector<std::string>{"flow limits (Max*)"});
+            std::vector<std::string>{"flow limits (Max*, RateLimit)"});
 }
 
 TEST(ReloadPlan, RunTimeChangesAreUndoneByTheFile) {

@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: MIT
 // Tests of the token-bucket shaper: burst, exact spacing, bounded queue, long-run rate.
-#include "token_bucket.h"
+#include "net/token_bucket.h"
 
 #include <gtest/gtest.h>
 
 #include <chrono>
 
-namespace slirpvpn::wanem {
+namespace slirpvpn::net {
 namespace {
 
 using std::chrono::milliseconds;
@@ -70,4 +70,4 @@ TEST(TokenBucket, LongRunRateIsExact) {
 }
 
 }  // namespace
-}  // namespace slirpvpn::wanem
+}  // namespace slirpvpn::net

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-// Token-bucket shaper with a bounded bottleneck queue: computes when a datagram may leave.
+// Token-bucket shaper with a bounded bottleneck queue: computes when a packet may leave. Used
+// by the server's per-peer rate limits (net::Shaper) and by the WAN emulator (tools/wanem).
 #pragma once
 
 #include <chrono>
@@ -7,10 +8,10 @@
 #include <cstdint>
 #include <optional>
 
-namespace slirpvpn::wanem {
+#include "net/clock.h"
 
-using Clock = std::chrono::steady_clock;
-using TimePoint = Clock::time_point;
+namespace slirpvpn::net {
+
 using Nanos = std::chrono::nanoseconds;
 
 // A FIFO bottleneck of `bytes_per_second` with a bucket `burst_bytes` deep (full at start).
@@ -37,4 +38,4 @@ class TokenBucket {
   TimePoint at_{};
 };
 
-}  // namespace slirpvpn::wanem
+}  // namespace slirpvpn::net

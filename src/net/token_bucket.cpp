@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: MIT
 // Token-bucket shaper with a bounded bottleneck queue, in exact integer arithmetic.
-#include "token_bucket.h"
+#include "net/token_bucket.h"
 
 #include <algorithm>
 
 #include "common/assert.h"
 
-namespace slirpvpn::wanem {
+namespace slirpvpn::net {
 
 TokenBucket::TokenBucket(uint64_t bytes_per_second, uint64_t burst_bytes, Nanos max_wait) noexcept
     : rate_(bytes_per_second),
@@ -42,4 +42,4 @@ std::optional<TimePoint> TokenBucket::schedule(TimePoint now, size_t length) noe
   return depart;
 }
 
-}  // namespace slirpvpn::wanem
+}  // namespace slirpvpn::net

@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Per-peer rate limits (issue 8): one server with two peers, "bulk" (our client in vc) with
+# `RateLimit = 40M` and "light" (wireguard-go in vc2) without.
+#   1. bulk's download and upload each run near 40 Mbit/s and no faster: the server delays
+#      bulk's packets over the rate in its shaper (rate_delayed_in/out), so TCP is paced at the
+#      rate instead of collapsing as under a policer;
+#   2. a reload (SIGHUP) lifts the limit: bulk's 4-flow download now runs far past 40 Mbit/s
+#      (the control: the path itself did not hold it back), and light's 100 pings during that
+#      download are all answered.
+# Usage: server_rate_limit.sh BUILD_DIR (as root).
+set -u
+BUILD=${1:?usage: $0 BUILD_DIR}
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+. "$HERE/lib/topology.sh"
+. "$HERE/lib/server_env.sh"
+
+srv_trap
+topo_up
+start_inet_services
+srv_init "$BUILD"
+
+srv_second_client
+
+. "$HERE/lib/client_env.sh"
+cli_init "$BUILD"
+BULK=$(srv_key bulk)
+cp "$SRV_DIR/bulk.key" "$CLI_DIR/client.key"
+LIGHT=$(srv_key light)
+peers_body() {  # peers_body BULK_EXTRA
+  printf '[Peer]\nName = bulk\nPublicKey = %s\n%s\n\n[Peer]\nName = light\nPublicKey = %s\n' \
+    "$BULK" "$1" "$LIGHT"
+}
+srv_write_conf "$(peers_body "RateLimit = 40M")"
+srv_start || die "the server did not start"
+cli_write_conf "[Interface]
+PrivateKeyFile = client.key
+Address = 10.0.2.15/32
+
+[Peer]
+PublicKey = $SRV_PUB
+Endpoint = $VS_WAN_IP:$SRV_PORT
+AllowedIPs = 0.0.0.0/0"
+cli_start || die "our client (bulk) did not come up"
+wgc_up "$VC2" "wgl$$" light "" "198.51.100.129:$SRV_PORT" || die "the light peer did not come up"
+wait_for "ip netns exec '$VC' ping -c 1 -W 1 '$INET_IP'" 15 || die "bulk does not reach inet"
+wait_for "ip netns exec '$VC2' ping -c 1 -W 1 '$INET_IP'" 15 || die "light does not reach inet"
+
+# mbits NS SECONDS [IPERF ARGS...]: the receiver's Mbit/s of one iperf3 run towards inet.
+mbits() {
+  local ns="$1" seconds="$2"
+  shift 2
+  nsexec "$ns" timeout $((seconds + 20)) iperf3 -c "$INET_IP" -t "$seconds" -J "$@" 2>/dev/null |
+    "$TOPO_PYTHON" -c 'import json, sys
+try:
+    print("%.0f" % (json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"] / 1e6))
+except Exception:
+    print(0)'
+}
+
+# Test that a limited peer runs at its rate in each direction: at least 60 % of it (a TCP flow
+# paced by a shaper, where a policer gave 5 %) and at most 10 % over (iperf3's own rounding).
+bulk_down=$(mbits "$VC" 5 -R)
+check "bulk (RateLimit = 40M) downloads at $bulk_down Mbit/s (24..44)" \
+  test "$bulk_down" -ge 24 -a "$bulk_down" -le 44
+bulk_up=$(mbits "$VC" 5)
+check "bulk uploads at $bulk_up Mbit/s (24..44)" test "$bulk_up" -ge 24 -a "$bulk_up" -le 44
+stats=$(srv_stats)
+printf '%s\n' "$stats" | grep 'drops:\|^slirp:' | sed 's/^/    /'
+for direction in out in; do
+  count=$(printf '%s\n' "$stats" | grep '^slirp:' | tr ' ' '\n' |
+    awk -F= -v key="rate_delayed_$direction" '$1 == key { print $2 }')
+  check "the shaper delayed bulk's packets over the rate towards the $direction side (${count:-0})" \
+    test "${count:-0}" -gt 0
+done
+
+# A reload lifts bulk's limit; light's pings must all get through bulk's 4-flow download.
+srv_write_conf "$(peers_body "")"
+kill -HUP "$(srv_pid)"
+wait_for "grep -q 'reload: .* 1 updated' '$TOPO_STATE/server.log'" 10 || die "the server did not reload"
+nsexec "$VC" timeout 30 iperf3 -c "$INET_IP" -t 8 -R -P 4 -J >"$TOPO_STATE/bulk.json" 2>/dev/null &
+bulk_pid=$!
+sleep 1
+nsexec "$VC2" ping -c 100 -i 0.05 -W 2 "$INET_IP" >"$TOPO_STATE/light-ping.out" 2>&1
+wait "$bulk_pid"
+bulk_unlimited=$("$TOPO_PYTHON" -c 'import json, sys
+try:
+    print("%.0f" % (json.load(open(sys.argv[1]))["end"]["sum_received"]["bits_per_second"] / 1e6))
+except Exception:
+    print(0)' "$TOPO_STATE/bulk.json")
+tail -n 2 "$TOPO_STATE/light-ping.out" | sed 's/^/    /'
+[[ $bulk_unlimited -gt 0 ]] || grep -i "error" "$TOPO_STATE/bulk.json" | sed 's/^/    iperf3: /'
+check "control: without the limit bulk downloads at $bulk_unlimited Mbit/s (4 flows, past 100)" \
+  test "$bulk_unlimited" -gt 100
+check "every one of light's 100 pings during bulk's download was answered" \
+  grep -q ' 100 received' "$TOPO_STATE/light-ping.out"
+stats=$(srv_stats)
+printf '%s\n' "$stats" | grep 'drops:' | sed 's/^/    /'
+cli_stop
+srv_stop
+check "SIGTERM: exit status 0" test "$SRV_EXIT_STATUS" = 0
+summary
