@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # The slirpvpn server under a 30 s handshake flood (issue 8) while an honest WireGuard peer
-# (wireguard-go) runs an iperf3 upload and pings through it.
+# runs an iperf3 upload and pings through it: our own client, or wireguard-go with
+# HONEST=wireguard-go.
 #
 #   $VC                                               $VS                        $INET
 #  +------------------------------------------+     +-----------------------+   +-------------+
-#  | wgc$$ (wireguard-go, peer "vc") 10.0.2.15 |     | slirpvpn server       |   | iperf3 :5201|
+#  | honest client (peer "vc") 10.0.2.15       |     | slirpvpn server       |   | iperf3 :5201|
 #  |   iperf3 -c 203.0.113.2, ping -i 0.1      |====>|  (nobody), UDP 51820  |<=>| 203.0.113.2 |
 #  | slirpvpn-wgjunk --flood-seconds 30        |====>|  peers: vc, rogue     |   +-------------+
 #  |   in cgroup slirpvpn-flood-$$ (cpu.max    |     | wan0 198.51.100.1     |
@@ -19,11 +20,12 @@
 # shared the same way on every run).
 #
 # Test that: during the flood the honest transfer completes at >= 50 % of its unloaded
-# throughput and ping p99 grows by at most half plus 10 ms over the same transfer without the
-# flood (issue 8's absolute 50 ms is printed: the transfer alone exceeds it here; release
-# builds only, timing is not asserted under ASan); the flood gets no handshake response and no data; the server switches cookies on
-# (invalid_mac2) and counts the other kinds by reason; and the server's drop counters (plus
-# the kernel's receive-buffer drops on its socket) account for >= 90 % of what was sent.
+# throughput, and ping p99 stays under issue 8's 50 ms with our client (with wireguard-go, whose
+# own queues exceed that during an upload, it grows by at most twice plus 10 ms over the same
+# transfer without the flood); timing only on release builds, not under ASan. The flood gets no
+# handshake response and no data; the server switches cookies on (invalid_mac2) and counts the
+# other kinds by reason; and the server's drop counters (plus the kernel's receive-buffer drops
+# on its socket) account for >= 90 % of what was sent.
 set -u
 BUILD=${1:?usage: $0 BUILD_DIR}
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -78,7 +80,7 @@ topo_up
 start_inet_services
 srv_init "$BUILD"
 [[ -x "$WGJUNK" ]] || die "no slirpvpn-wgjunk in $BUILD/tools/wgjunk"
-WG=wgc$$
+HONEST=${HONEST:-slirpvpn}
 
 VC_PUB=$(srv_key vc)
 ROGUE_PUB=$(srv_key rogue)
@@ -90,7 +92,26 @@ PublicKey = $VC_PUB
 Name = rogue
 PublicKey = $ROGUE_PUB"
 srv_start --log-level info || die "the server did not start (log above)"
-wgc_up "$VC" "$WG" vc || die "wireguard-go did not come up"
+case "$HONEST" in
+  slirpvpn)
+    # shellcheck source=lib/client_env.sh
+    . "$HERE/lib/client_env.sh"
+    cli_init "$BUILD"
+    cp "$SRV_DIR/vc.key" "$CLI_DIR/client.key"
+    cli_write_conf "[Interface]
+PrivateKeyFile = client.key
+Address = 10.0.2.15/32
+
+[Peer]
+PublicKey = $SRV_PUB
+Endpoint = $VS_WAN_IP:$SRV_PORT
+AllowedIPs = 0.0.0.0/0"
+    cli_start || die "our client did not come up"
+    ;;
+  wireguard-go) wgc_up "$VC" "wgc$$" vc || die "wireguard-go did not come up" ;;
+  *) die "HONEST must be slirpvpn or wireguard-go, not '$HONEST'" ;;
+esac
+echo "    honest peer: $HONEST"
 check "ping inet through the tunnel" nsexec "$VC" ping -c 2 -i 0.3 -W 5 "$INET_IP"
 wait_tcp_listen "$INET" "$INET_IP" 5201 || die "no iperf3 server in $INET"
 
@@ -104,9 +125,11 @@ rcvbuf_errors() {
   ip netns exec "$VS" awk '/^Udp:/ { n++; if (n == 1) for (i = 1; i <= NF; i++) col[$i] = i;
     else { print $col["RcvbufErrors"]; exit } }' /proc/net/snmp
 }
-# drop_total BLOCK: the sum of the device's drop counters in a stats block (not slirp_ or send_).
+# drop_total BLOCK: the sum of the device's drop counters in a stats block: not slirp_ or send_,
+# nor the rings' (ring_, fair_share_), which count the honest transfer's packets queued out.
 drop_total() {
-  printf '%s\n' "$1" | grep 'drops:' | tr ' ' '\n' | grep '=' | grep -v '^slirp_\|^send_' |
+  printf '%s\n' "$1" | grep 'drops:' | tr ' ' '\n' | grep '=' |
+    grep -v '^slirp_\|^send_\|^ring_\|^fair_share_' |
     awk -F= '{ s += $2 } END { print s + 0 }'
 }
 
@@ -171,19 +194,19 @@ if [[ "$SRV_SANITIZED" == 1 ]]; then
 else
   check "throughput during the flood >= 50 % of unloaded" \
     test "$((${loaded:-0} * 2))" -ge "${unloaded:-1}"
-  # Issue 8 asks for p99 < 50 ms. The transfer alone (no flood) already queues pings for
-  # 50-60 ms on this path (tunnel and slirp buffers: a data-path matter, not the flood's), so
-  # what is asserted is what the flood adds: at most twice the same transfer's p99 without it
-  # plus 10 ms (1.5 x failed once on a machine also running a fuzzer: 87.5 against 39.3 ms).
-  # The absolute figure is printed for the record.
-  if awk -v p="$p99" 'BEGIN { exit !(p != "none" && p < 50) }'; then
-    echo "    issue 8's ping p99 < 50 ms: met ($p99 ms)"
+  # Issue 8 asks for p99 < 50 ms. wireguard-go's own queues hold its pings for 50-90 ms while
+  # it uploads, flood or not (measured through this server: p99 92 ms during a 550 Mbit/s
+  # upload, against 13 ms for our client at 1470 Mbit/s). So the absolute bound is asserted
+  # for our client, and for wireguard-go what the flood adds: at most twice the same
+  # transfer's p99 without it plus 10 ms (1.5 x failed once on a machine also running a fuzzer).
+  if [[ "$HONEST" == slirpvpn ]]; then
+    check "issue 8: ping p99 during the flood < 50 ms ($p99 ms; without it $p99_unloaded ms)" \
+      awk -v p="$p99" 'BEGIN { exit !(p != "none" && p < 50) }'
   else
-    echo "    issue 8's ping p99 < 50 ms: NOT met ($p99 ms; without the flood $p99_unloaded ms)"
+    check "ping p99 during the flood <= 2 x the unloaded transfer's + 10 ms" \
+      awk -v p="$p99" -v u="$p99_unloaded" \
+      'BEGIN { exit !(p != "none" && u != "none" && p <= u * 2 + 10) }'
   fi
-  check "ping p99 during the flood <= 2 x the unloaded transfer's + 10 ms" \
-    awk -v p="$p99" -v u="$p99_unloaded" \
-    'BEGIN { exit !(p != "none" && u != "none" && p <= u * 2 + 10) }'
 fi
 
 # Test that the flood got nothing but cookie replies, and that its packets were counted.
