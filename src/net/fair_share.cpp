@@ -4,8 +4,8 @@
 
 namespace slirpvpn::net {
 
-FairShare::FairShare(std::size_t capacity) noexcept
-    : low_water_(capacity / 8), high_water_(capacity / 4), history_limit_(uint64_t(capacity) * 4) {}
+FairShare::FairShare(std::size_t capacity, std::size_t high_water) noexcept
+    : low_water_(high_water / 2), high_water_(high_water), history_limit_(uint64_t(capacity) * 4) {}
 
 void FairShare::reserve_ids(std::size_t count) {
   if (shares_.size() < count) shares_.resize(count);

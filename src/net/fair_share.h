@@ -5,17 +5,17 @@
 // packets must pass through.
 //
 // Theory of operation
-//   An epoch starts whenever the backlog falls below an eighth of the ring (or after 4
-//   ring-fulls of pushes, so that old history fades). In an epoch each peer's pushes are
-//   counted. Below the high-water mark (a quarter of the ring) every packet is admitted; above
-//   it a packet is refused when its peer already pushed more than total/senders in this epoch,
-//   or is the only peer that pushed in it. The mark is low because the ring is FIFO: a light
-//   peer's packet waits behind the whole backlog, and a quarter of 4096 slots is about 8 ms of
-//   the server's encryption at full speed (7/8 was 29 ms). The light peers keep the other
-//   three quarters to themselves, even one whose last packet came before the epoch began, and
-//   two heavy peers are held to equal counts. The refused packets are dropped and counted; TCP
-//   inside the tunnel backs off as after any queue drop (a quarter of the ring is still far
-//   more than a LAN flow's window of packets).
+//   Above the high-water mark (set by the owner) a packet is refused when its peer already
+//   pushed more than total/senders in the current epoch, or is the only peer that pushed in
+//   it; below it every packet is admitted. An epoch starts whenever the backlog falls below half
+//   the mark (or after 4 ring-fulls of pushes, so that old history fades); in it each peer's
+//   pushes are counted. The light peers keep the slots above the mark to themselves, even one
+//   whose last packet came before the epoch began, and two heavy peers are held to equal
+//   counts. The refused packets are dropped and counted; TCP inside the tunnel backs off as
+//   after any queue drop.
+//   Where the mark sits is a trade: the ring is FIFO, so a light peer's packet waits behind the
+//   whole backlog below it, but a heavy flow that meets it early is cut back more often (see
+//   Server for the two rings' marks).
 //   Ids are the server's peer indices; reserve_ids() sizes the table when a peer is added (off
 //   the packet path), and an id past the table is admitted unconditionally.
 // Thread-safety: one instance per ring, used by that ring's producer thread; refused() from any.
@@ -30,7 +30,8 @@ namespace slirpvpn::net {
 
 class FairShare {
  public:
-  explicit FairShare(std::size_t capacity) noexcept;
+  // `high_water` <= `capacity`: the backlog from which peers over their share are refused.
+  FairShare(std::size_t capacity, std::size_t high_water) noexcept;
 
   void reserve_ids(std::size_t count);
   // Whether peer `id` may add one packet to the ring, which holds `backlog` packets now.

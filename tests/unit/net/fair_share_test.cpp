@@ -9,10 +9,11 @@ namespace slirpvpn::net {
 namespace {
 
 constexpr std::size_t kCapacity = 4096;
+constexpr std::size_t kHighWater = kCapacity / 4;
 
 // A ring of `kCapacity` slots as FairShare's caller sees it: admit, then push if not full.
 struct SimulatedRing {
-  FairShare fair{kCapacity};
+  FairShare fair{kCapacity, kHighWater};
   std::size_t backlog = 0;
   uint64_t full = 0;
   // Offers one packet of `id`; true when it got into the ring.
@@ -31,16 +32,15 @@ struct SimulatedRing {
 TEST(FairShare, APeerAloneStopsAtTheHighWaterMarkAndLeavesRoomForOthers) {
   SimulatedRing ring;
   ring.fair.reserve_ids(2);
-  const std::size_t high_water = kCapacity / 4;
-  for (std::size_t i = 0; i < high_water; ++i) ASSERT_TRUE(ring.offer(0)) << i;
+  for (std::size_t i = 0; i < kHighWater; ++i) ASSERT_TRUE(ring.offer(0)) << i;
   EXPECT_FALSE(ring.offer(0));
   EXPECT_EQ(ring.fair.refused(), 1u);
   // Another peer still gets in, up to an equal share of the epoch (which began when the backlog
-  // passed an eighth of the ring), and the ring never runs full.
+  // passed half the mark), and the ring never runs full.
   std::size_t admitted = 0;
   while (admitted < kCapacity && ring.offer(1)) ++admitted;
-  EXPECT_GT(admitted, kCapacity / 8);
-  EXPECT_LT(admitted, kCapacity / 8 + 8);
+  EXPECT_GT(admitted, kHighWater / 2);
+  EXPECT_LT(admitted, kHighWater / 2 + 8);
   EXPECT_EQ(ring.full, 0u);
 }
 
@@ -103,7 +103,7 @@ TEST(FairShare, TwoBulkPeersGetEqualShares) {
 }
 
 TEST(FairShare, AnIdPastTheTableIsAdmitted) {
-  FairShare fair(kCapacity);
+  FairShare fair(kCapacity, kHighWater);
   fair.reserve_ids(1);
   for (int i = 0; i < 10; ++i) EXPECT_TRUE(fair.admit(0, 0));
   EXPECT_TRUE(fair.admit(7, kCapacity));
