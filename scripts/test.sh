@@ -66,7 +66,7 @@ fi
 # protocol against real peers. Timing assertions inside them are skipped on that build. Leak
 # checking stays with the unit tests: LeakSanitizer stops the world with ptrace, which the
 # server's seccomp sandbox forbids.
-SANITIZED_INTEGRATION=${SANITIZED_INTEGRATION:-"wireguard_go_interop server_basic client_slirpvpn_server server_many_peers server_soak"}
+SANITIZED_INTEGRATION=${SANITIZED_INTEGRATION:-"wireguard_go_interop server_basic client_slirpvpn_server server_many_peers server_soak server_rate_limit"}
 
 if [ "$(id -u)" -eq 0 ]; then
   for test in tests/integration/*.sh; do

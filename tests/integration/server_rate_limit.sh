@@ -60,11 +60,14 @@ except Exception:
 
 # Test that a limited peer runs at its rate in each direction: at least 60 % of it (a TCP flow
 # paced by a shaper, where a policer gave 5 %) and at most 10 % over (iperf3's own rounding).
+# On the ASan build only the ceiling is asserted (timing is not).
+low=24
+[[ "$SRV_SANITIZED" == 1 ]] && low=1
 bulk_down=$(mbits "$VC" 5 -R)
-check "bulk (RateLimit = 40M) downloads at $bulk_down Mbit/s (24..44)" \
-  test "$bulk_down" -ge 24 -a "$bulk_down" -le 44
+check "bulk (RateLimit = 40M) downloads at $bulk_down Mbit/s ($low..44)" \
+  test "$bulk_down" -ge "$low" -a "$bulk_down" -le 44
 bulk_up=$(mbits "$VC" 5)
-check "bulk uploads at $bulk_up Mbit/s (24..44)" test "$bulk_up" -ge 24 -a "$bulk_up" -le 44
+check "bulk uploads at $bulk_up Mbit/s ($low..44)" test "$bulk_up" -ge "$low" -a "$bulk_up" -le 44
 stats=$(srv_stats)
 printf '%s\n' "$stats" | grep 'drops:\|^slirp:' | sed 's/^/    /'
 for direction in out in; do
@@ -90,8 +93,11 @@ except Exception:
     print(0)' "$TOPO_STATE/bulk.json")
 tail -n 2 "$TOPO_STATE/light-ping.out" | sed 's/^/    /'
 [[ $bulk_unlimited -gt 0 ]] || grep -i "error" "$TOPO_STATE/bulk.json" | sed 's/^/    iperf3: /'
-check "control: without the limit bulk downloads at $bulk_unlimited Mbit/s (4 flows, past 100)" \
-  test "$bulk_unlimited" -gt 100
+# (Past 100 Mbit/s, well clear of the limit; on the ASan build past the limit.)
+past=100
+[[ "$SRV_SANITIZED" == 1 ]] && past=44
+check "control: without the limit bulk downloads at $bulk_unlimited Mbit/s (4 flows, past $past)" \
+  test "$bulk_unlimited" -gt "$past"
 check "every one of light's 100 pings during bulk's download was answered" \
   grep -q ' 100 received' "$TOPO_STATE/light-ping.out"
 stats=$(srv_stats)

@@ -949,6 +949,48 @@ TEST_F(LimitFixture, NewFlowRateIsATokenBucketWithTwoSecondsOfBurst) {
   EXPECT_EQ(session->host_sockets().tcp, 5u);
 }
 
+// RateLimit: what the burst allows goes through at once, what is over it waits in the shaper and
+// reaches the host socket later, in order, and only what would wait past 50 ms is dropped. A
+// reload that lifts the limit lets the waiting packets through at once.
+TEST_F(LimitFixture, RateLimitDelaysThenDropsAndALiftedLimitReleasesTheQueue) {
+  FlowLimits limits = unlimited();
+  limits.rate_limit_bits_per_second = 800'000;  // 100 kB/s: a 1028-byte packet costs 10 ms
+  auto session = make_limited(limits);
+  ASSERT_NE(session, nullptr);
+  UdpSocket server;
+  const auto packet = [&](uint8_t tag) {
+    return ip_packet(a("10.0.2.15"), a("10.0.2.2"), kProtocolUdp,
+                     udp(5500, server.port, std::string(1000, char('a' + tag))));
+  };
+  for (uint8_t tag = 0; tag < 12; ++tag) session->input_ip_packet(packet(tag));
+  const auto& counters = session->counters();
+  // Burst: two slots' worth (2 x 1436 bytes) = 2 packets; then 50 ms = about 5 packets.
+  EXPECT_EQ(counters.rate_delayed_in, 5u);
+  EXPECT_EQ(counters.rate_limited_in, 5u);
+  std::string order;
+  char buffer[1500];
+  const auto drain = [&] {
+    ssize_t n;
+    while ((n = recv(server.fd, buffer, sizeof(buffer), MSG_DONTWAIT)) > 0) order += buffer[0];
+  };
+  drain();
+  EXPECT_EQ(order, "ab");  // the delayed ones have not left yet
+  ASSERT_TRUE(run_until([&] {
+    drain();
+    return order.size() == 7;
+  }));
+  EXPECT_EQ(order, "abcdefg");
+
+  // The queue fills again (3 packets are more than the burst); lifting the limit releases it at
+  // once, without a pass of the loop.
+  order.clear();
+  for (uint8_t tag = 0; tag < 3; ++tag) session->input_ip_packet(packet(tag));
+  EXPECT_GT(counters.rate_delayed_in, 5u);
+  session->set_limits(unlimited());
+  drain();
+  EXPECT_EQ(order, "abc");
+}
+
 TEST_F(LimitFixture, ProcessFdReserveStopsEveryPeer) {
   TcpListener listener;
   FdBudget budget;
