@@ -19,8 +19,9 @@ Shaper::Shaper(uint64_t bytes_per_second, uint64_t burst_bytes, Nanos max_wait,
 
 Shaper::Verdict Shaper::offer(std::span<const uint8_t> packet, TimePoint now) noexcept {
   if (!bucket_) return Verdict::kSend;
+  const bool fits = packet.size() <= slot_bytes_;
   // Checked before the bucket is charged: a packet that cannot wait must not cost its tokens.
-  if (packet.size() > slot_bytes_ || (count_ == capacity_)) {
+  if (count_ == capacity_ || (!fits && count_ > 0)) {
     ++dropped_;
     return Verdict::kDropped;
   }
@@ -30,6 +31,10 @@ Shaper::Verdict Shaper::offer(std::span<const uint8_t> packet, TimePoint now) no
     return Verdict::kDropped;
   }
   if (*depart <= now && count_ == 0) return Verdict::kSend;
+  if (!fits) {  // it would have to wait and has no slot (its tokens stay spent: rare)
+    ++dropped_;
+    return Verdict::kDropped;
+  }
   const std::size_t index = (head_ + count_) % capacity_;
   std::memcpy(bytes_.get() + index * slot_bytes_, packet.data(), packet.size());
   slots_[index] = Slot{*depart, uint32_t(packet.size())};

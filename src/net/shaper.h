@@ -46,7 +46,7 @@ class Shaper {
   bool limited() const noexcept { return bucket_.has_value(); }
 
   // kSend: the caller sends `packet` now. kQueued: copied; it comes out of release().
-  // kDropped: over the queue's bound (counted), or larger than a slot (counted).
+  // kDropped (counted): over the queue's bound, or larger than a slot and unable to leave now.
   Verdict offer(std::span<const uint8_t> packet, TimePoint now) noexcept;
 
   // Calls send(std::span<const uint8_t>) for each queued packet due at `now`, oldest first;

@@ -43,8 +43,8 @@
 //   tunnel retransmits. Crypto for all peers runs on N, slirp for all peers on S: two cores.
 //   Fair shares: each ring's producer admits packets through a net::FairShare, so past its mark
 //   (a quarter of ring N→S, 7/8 of ring S→N) a ring refuses the peers above an equal share of
-//   its backlog (fair_share_in/out) and the others still get in. A peer's RateLimit is shaped in its SlirpSession, both directions,
-//   on thread S.
+//   its backlog (fair_share_in/out) and the others still get in. A peer's RateLimit is shaped
+//   in its SlirpSession, both directions, on thread S.
 #pragma once
 
 #include <atomic>

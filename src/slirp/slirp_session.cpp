@@ -610,7 +610,8 @@ void SlirpSession::reset_shapers() noexcept {
     shape_out_ = net::Shaper();
     return;
   }
-  // A packet may carry up to 15 bytes of WireGuard padding past the IP packet.
+  // A packet may carry up to 15 bytes of WireGuard padding past the IP packet; a larger one (a
+  // peer that ignores its MTU) passes only when the rate lets it leave at once.
   const std::size_t slot_bytes = config_.mtu + 16;
   const uint64_t burst =
       std::max<uint64_t>(2 * slot_bytes, uint64_t(double(bytes_per_second) * kRateBurstSeconds));

@@ -94,9 +94,12 @@ TEST(Shaper, DropsWhatWouldWaitPastItsBoundOrFindNoSlot) {
     EXPECT_EQ(by_slots.offer(packet_of(100, 0), kStart), Shaper::Verdict::kQueued);
   }
   EXPECT_EQ(by_slots.offer(packet_of(100, 0), kStart), Shaper::Verdict::kDropped);
-  // Larger than a slot: dropped, whatever the rate would allow.
-  EXPECT_EQ(by_slots.offer(packet_of(1501, 0), kStart + milliseconds(100)),
-            Shaper::Verdict::kDropped);
+  // Larger than a slot: passed when the rate lets it leave at once, dropped when it would wait.
+  Shaper oversize(1'000'000, 3000, milliseconds(50), 4, 1500);
+  EXPECT_EQ(oversize.offer(packet_of(1501, 0), kStart), Shaper::Verdict::kSend);
+  EXPECT_EQ(oversize.offer(packet_of(1000, 0), kStart), Shaper::Verdict::kSend);
+  EXPECT_EQ(oversize.offer(packet_of(1000, 0), kStart), Shaper::Verdict::kQueued);
+  EXPECT_EQ(oversize.offer(packet_of(1501, 0), kStart), Shaper::Verdict::kDropped);
 }
 
 TEST(Shaper, ALongRunLeavesAtTheRate) {
