@@ -13,6 +13,9 @@
 //   whose last packet came before the epoch began, and two heavy peers are held to equal
 //   counts. The refused packets are dropped and counted; TCP inside the tunnel backs off as
 //   after any queue drop.
+//   Small packets (kSmallPacket bytes at most: TCP ACKs, pings, DNS) of a refused peer still get
+//   in up to 7/8 of the ring: they take a slot each but hardly any time, and dropping them would
+//   stall the peer's own downloads (ACKs) and lose its pings behind its own upload.
 //   Where the mark sits is a trade: the ring is FIFO, so a light peer's packet waits behind the
 //   whole backlog below it, but a heavy flow that meets it early is cut back more often (see
 //   Server for the two rings' marks).
@@ -34,8 +37,10 @@ class FairShare {
   FairShare(std::size_t capacity, std::size_t high_water) noexcept;
 
   void reserve_ids(std::size_t count);
-  // Whether peer `id` may add one packet to the ring, which holds `backlog` packets now.
-  [[nodiscard]] bool admit(uint32_t id, std::size_t backlog) noexcept;
+  static constexpr std::size_t kSmallPacket = 256;
+
+  // Whether peer `id` may add one packet of `bytes` to the ring, which holds `backlog` packets.
+  [[nodiscard]] bool admit(uint32_t id, std::size_t backlog, std::size_t bytes) noexcept;
 
   // Any thread may read it (for stats); only the producer counts.
   uint64_t refused() const noexcept { return refused_.load(std::memory_order_relaxed); }
@@ -50,6 +55,7 @@ class FairShare {
 
   std::size_t low_water_;
   std::size_t high_water_;
+  std::size_t small_water_;  // where small packets of a refused peer stop
   uint64_t history_limit_;
   std::vector<Share> shares_;
   uint64_t epoch_ = 1;

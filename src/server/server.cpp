@@ -133,7 +133,8 @@ std::string key_text(const crypto::PublicKey& key) {
 
 // Runs on thread S.
 void SessionSlot::deliver_ip(std::span<const uint8_t> packet) noexcept {
-  if (!server.fair_to_peers_.admit(id, server.to_peers_.backlog())) return;  // counted there
+  if (!server.fair_to_peers_.admit(id, server.to_peers_.backlog(), packet.size()))
+    return;  // counted there
   server.to_peers_.push(id, generation, packet);
   if (server.to_peers_.unpublished() >= Server::kPublishBatch) server.publish_to_peers();
 }
@@ -797,7 +798,7 @@ void Server::deliver_packet(wireguard::Peer& peer, std::span<uint8_t> packet) no
     device_->drops().add(wireguard::DropReason::kInnerSourceNotAllowed);
     return;
   }
-  if (!fair_to_slirp_.admit(state.id, to_slirp_.backlog())) return;  // counted there
+  if (!fair_to_slirp_.admit(state.id, to_slirp_.backlog(), packet.size())) return;  // counted there
   to_slirp_.push(state.id, state.generation, packet);
   if (to_slirp_.unpublished() >= kPublishBatch) publish_to_slirp();
 }

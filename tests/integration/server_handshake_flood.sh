@@ -97,15 +97,7 @@ case "$HONEST" in
     # shellcheck source=lib/client_env.sh
     . "$HERE/lib/client_env.sh"
     cli_init "$BUILD"
-    cp "$SRV_DIR/vc.key" "$CLI_DIR/client.key"
-    cli_write_conf "[Interface]
-PrivateKeyFile = client.key
-Address = 10.0.2.15/32
-
-[Peer]
-PublicKey = $SRV_PUB
-Endpoint = $VS_WAN_IP:$SRV_PORT
-AllowedIPs = 0.0.0.0/0"
+    cli_use_server vc
     cli_start || die "our client did not come up"
     ;;
   wireguard-go) wgc_up "$VC" "wgc$$" vc || die "wireguard-go did not come up" ;;

@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# Per-peer rate limits (issue 8): one server with two peers, "bulk" (our client in vc) with
-# `RateLimit = 40M` and "light" (wireguard-go in vc2) without.
+# Per-peer rate limits and fair shares (issue 8): one server with two peers, "bulk" (our client
+# in vc) with `RateLimit = 40M` and "light" (wireguard-go in vc2) without.
 #   1. bulk's download and upload each run near 40 Mbit/s and no faster: the server delays
 #      bulk's packets over the rate in its shaper (rate_delayed_in/out), so TCP is paced at the
 #      rate instead of collapsing as under a policer;
 #   2. a reload (SIGHUP) lifts the limit: bulk's 4-flow download now runs far past 40 Mbit/s
 #      (the control: the path itself did not hold it back), and light's 100 pings during that
-#      download are all answered.
+#      download are all answered: the rings between the server's threads refuse bulk's excess
+#      (fair_share_in/out in the drops line), not light's packets. (The admission rule itself,
+#      with its control, is tests/unit/net/fair_share_test.cpp.)
 # Usage: server_rate_limit.sh BUILD_DIR (as root).
 set -u
 BUILD=${1:?usage: $0 BUILD_DIR}
@@ -25,7 +27,6 @@ srv_second_client
 . "$HERE/lib/client_env.sh"
 cli_init "$BUILD"
 BULK=$(srv_key bulk)
-cp "$SRV_DIR/bulk.key" "$CLI_DIR/client.key"
 LIGHT=$(srv_key light)
 peers_body() {  # peers_body BULK_EXTRA
   printf '[Peer]\nName = bulk\nPublicKey = %s\n%s\n\n[Peer]\nName = light\nPublicKey = %s\n' \
@@ -33,14 +34,7 @@ peers_body() {  # peers_body BULK_EXTRA
 }
 srv_write_conf "$(peers_body "RateLimit = 40M")"
 srv_start || die "the server did not start"
-cli_write_conf "[Interface]
-PrivateKeyFile = client.key
-Address = 10.0.2.15/32
-
-[Peer]
-PublicKey = $SRV_PUB
-Endpoint = $VS_WAN_IP:$SRV_PORT
-AllowedIPs = 0.0.0.0/0"
+cli_use_server bulk
 cli_start || die "our client (bulk) did not come up"
 wgc_up "$VC2" "wgl$$" light "" "198.51.100.129:$SRV_PORT" || die "the light peer did not come up"
 wait_for "ip netns exec '$VC' ping -c 1 -W 1 '$INET_IP'" 15 || die "bulk does not reach inet"

@@ -9,6 +9,8 @@
 #   cli_key NAME                $CLI_DIR/NAME.key (mode 600); prints the public key
 #   cli_resolv_conf SERVER      vc's resolv.conf: "nameserver SERVER" (removed by topo_down)
 #   cli_write_conf BODY         $CLI_DIR/$CLI_IFACE.conf = BODY (mode 600)
+#   cli_use_server PEER         the config for the slirpvpn server of server_env.sh as its peer
+#                               PEER (key $SRV_DIR/PEER.key from srv_key): 10.0.2.15, full tunnel
 #   cli_start [ARGS...]         `slirpvpn client -c $CLI_DIR/$CLI_IFACE.conf` in $VC (bg name
 #                               "client"), waits for "handshake with" in the log
 #   cli_stop                    SIGTERM, wait; $CLI_EXIT_STATUS holds the exit status
@@ -50,6 +52,18 @@ cli_resolv_conf() {
 
 cli_write_conf() {
   (umask 077 && printf '%s\n' "$1" >"$CLI_DIR/$CLI_IFACE.conf")
+}
+
+cli_use_server() {
+  cp "$SRV_DIR/$1.key" "$CLI_DIR/client.key"
+  cli_write_conf "[Interface]
+PrivateKeyFile = client.key
+Address = 10.0.2.15/32
+
+[Peer]
+PublicKey = $SRV_PUB
+Endpoint = $VS_WAN_IP:$SRV_PORT
+AllowedIPs = 0.0.0.0/0"
 }
 
 cli_log() { cat "$TOPO_STATE/client.log" 2>/dev/null; }

@@ -17,8 +17,8 @@ struct SimulatedRing {
   std::size_t backlog = 0;
   uint64_t full = 0;
   // Offers one packet of `id`; true when it got into the ring.
-  bool offer(uint32_t id) {
-    if (!fair.admit(id, backlog)) return false;
+  bool offer(uint32_t id, std::size_t bytes = 1400) {
+    if (!fair.admit(id, backlog, bytes)) return false;
     if (backlog == kCapacity) {
       ++full;
       return false;
@@ -67,6 +67,20 @@ TEST(FairShare, ALightPeerGetsThroughABulkPeersBacklog) {
   EXPECT_GT(refused_with, 0u);
 }
 
+// The refused peer's small packets (its ACKs and pings) still get in above the mark, but not
+// into the ring's last eighth; its full-size ones stay refused.
+TEST(FairShare, ARefusedPeersSmallPacketsGetInUpToSevenEighths) {
+  SimulatedRing ring;
+  ring.fair.reserve_ids(1);
+  for (std::size_t i = 0; i < kHighWater; ++i) ASSERT_TRUE(ring.offer(0)) << i;
+  EXPECT_FALSE(ring.offer(0, 1400));
+  EXPECT_FALSE(ring.offer(0, FairShare::kSmallPacket + 1));
+  std::size_t small = 0;
+  while (small < kCapacity && ring.offer(0, 64)) ++small;
+  EXPECT_EQ(kHighWater + small, kCapacity - kCapacity / 8);
+  EXPECT_EQ(ring.full, 0u);
+}
+
 // A light peer that sends far more rarely than the epoch restarts (a ping a second against a
 // bulk download) is never the one in the epoch's count; it must still find room. The control
 // (ids not reserved) shows the ring would otherwise be full when its packets come.
@@ -105,8 +119,8 @@ TEST(FairShare, TwoBulkPeersGetEqualShares) {
 TEST(FairShare, AnIdPastTheTableIsAdmitted) {
   FairShare fair(kCapacity, kHighWater);
   fair.reserve_ids(1);
-  for (int i = 0; i < 10; ++i) EXPECT_TRUE(fair.admit(0, 0));
-  EXPECT_TRUE(fair.admit(7, kCapacity));
+  for (int i = 0; i < 10; ++i) EXPECT_TRUE(fair.admit(0, 0, 1400));
+  EXPECT_TRUE(fair.admit(7, kCapacity, 1400));
 }
 
 }  // namespace
