@@ -12,18 +12,8 @@
 # used unchanged, connects and fetches a page by name (DNS 10.0.2.3); the PNG QR code decodes
 # to exactly the printed configuration; `slirpvpn show` (text and --json) reports the peer, its
 # handshake and its slirp flows; remove-peer restores the file byte for byte and disconnects.
-set -u
-BUILD=${1:?usage: $0 BUILD_DIR}
-HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=lib/topology.sh
-. "$HERE/lib/topology.sh"
-# shellcheck source=lib/server_env.sh
-. "$HERE/lib/server_env.sh"
-
-srv_trap
-topo_up
-start_inet_services
-srv_init "$BUILD"
+# shellcheck source=lib/server_test.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/server_test.sh" "$@"
 NAME=aps$$
 IFACE=wgp$$
 LINK="/var/run/wireguard/$NAME.sock"

@@ -18,18 +18,8 @@
 # UDP; the server host's loopback, its own addresses and the metadata service are refused
 # within a second although vs itself reaches them; a ForwardPort reaches the client's web server;
 # SIGUSR1 prints per-peer stats and refusal counters; SIGTERM exits 0.
-set -u
-BUILD=${1:?usage: $0 BUILD_DIR}
-HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=lib/topology.sh
-. "$HERE/lib/topology.sh"
-# shellcheck source=lib/server_env.sh
-. "$HERE/lib/server_env.sh"
-
-srv_trap
-topo_up
-start_inet_services
-srv_init "$BUILD"
+# shellcheck source=lib/server_test.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/server_test.sh" "$@"
 WG=wgc$$
 
 # Test that vc has no path to inet of its own (so whatever works later went through the VPN).

@@ -24,18 +24,8 @@
 #   C. with the attacker's limits off and RLIMIT_NOFILE 400, the fd reserve stops it: the fd
 #      count never passes 400 - 64, limit_fd_reserve is counted, and the control socket
 #      (`slirpvpn show`) still answers during the attack.
-set -u
-BUILD=${1:?usage: $0 BUILD_DIR}
-HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=lib/topology.sh
-. "$HERE/lib/topology.sh"
-# shellcheck source=lib/server_env.sh
-. "$HERE/lib/server_env.sh"
-
-srv_trap
-topo_up
-start_inet_services
-srv_init "$BUILD"
+# shellcheck source=lib/server_test.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/server_test.sh" "$@"
 
 NOFILE=400
 RESERVE=64

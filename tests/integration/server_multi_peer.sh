@@ -15,18 +15,8 @@
 # 10.0.2.15; no client reaches another's service through the tunnel (via the gateway to the
 # server's forwarded ports, or via the server's own address); one client's traffic never shows
 # up at the others (their tunnel interfaces and the server's per-peer counters stay quiet).
-set -u
-BUILD=${1:?usage: $0 BUILD_DIR}
-HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=lib/topology.sh
-. "$HERE/lib/topology.sh"
-# shellcheck source=lib/server_env.sh
-. "$HERE/lib/server_env.sh"
-
-srv_trap
-topo_up
-start_inet_services
-srv_init "$BUILD"
+# shellcheck source=lib/server_test.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/server_test.sh" "$@"
 
 VC2="vc2-$TOPO_ID"
 VC3="vc3-$TOPO_ID"

@@ -11,16 +11,8 @@
 #      (fair_share_in/out in the drops line), not light's packets. (The admission rule itself,
 #      with its control, is tests/unit/net/fair_share_test.cpp.)
 # Usage: server_rate_limit.sh BUILD_DIR (as root).
-set -u
-BUILD=${1:?usage: $0 BUILD_DIR}
-HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-. "$HERE/lib/topology.sh"
-. "$HERE/lib/server_env.sh"
-
-srv_trap
-topo_up
-start_inet_services
-srv_init "$BUILD"
+# shellcheck source=lib/server_test.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/server_test.sh" "$@"
 
 srv_second_client
 

@@ -9,18 +9,8 @@
 # with the right sha256; a bad file is logged with file:line and the running configuration
 # kept; a peer added with `wg set` lasts only until the next reload (the file is the source
 # of truth); the new peer then connects; a peer taken out of the file is disconnected.
-set -u
-BUILD=${1:?usage: $0 BUILD_DIR}
-HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=lib/topology.sh
-. "$HERE/lib/topology.sh"
-# shellcheck source=lib/server_env.sh
-. "$HERE/lib/server_env.sh"
-
-srv_trap
-topo_up
-start_inet_services
-srv_init "$BUILD"
+# shellcheck source=lib/server_test.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/server_test.sh" "$@"
 NAME=wgh$$
 LINK="/var/run/wireguard/$NAME.sock"
 trap 'srv_rc=$?; rm -f "$LINK"; trap - EXIT; srv_cleanup; exit $srv_rc' EXIT

@@ -19,18 +19,8 @@
 # datagrams, initiations from unknown keys, replayed transport packets and inner packets from a
 # source outside the peer's AllowedIPs get no answer, are counted by reason in the SIGUSR1
 # stats, and do not disturb a download running at the same time.
-set -u
-BUILD=${1:?usage: $0 BUILD_DIR}
-HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=lib/topology.sh
-. "$HERE/lib/topology.sh"
-# shellcheck source=lib/server_env.sh
-. "$HERE/lib/server_env.sh"
-
-srv_trap
-topo_up
-start_inet_services
-srv_init "$BUILD"
+# shellcheck source=lib/server_test.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/server_test.sh" "$@"
 [[ -x "$WANEM" ]] || die "no slirpvpn-wanem in $BUILD/tools/wanem"
 [[ -x "$WGJUNK" ]] || die "no slirpvpn-wgjunk in $BUILD/tools/wgjunk"
 WG=wgc$$

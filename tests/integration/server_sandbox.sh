@@ -18,18 +18,8 @@
 # (sha256), a ForwardPort, `wg show` and `wg set` over the control socket and SIGUSR1 stats work
 # under the filter; SIGTERM exits 0 and removes the control socket; with --no-sandbox the status
 # reads Seccomp 0.
-set -u
-BUILD=${1:?usage: $0 BUILD_DIR}
-HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=lib/topology.sh
-. "$HERE/lib/topology.sh"
-# shellcheck source=lib/server_env.sh
-. "$HERE/lib/server_env.sh"
-
-srv_trap
-topo_up
-start_inet_services
-srv_init "$BUILD"
+# shellcheck source=lib/server_test.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/server_test.sh" "$@"
 NAME=wgsb$$
 SOCKET="$SRV_DIR/uapi.sock"  # srv_start's --uapi-socket
 LINK="/var/run/wireguard/$NAME.sock"

@@ -10,18 +10,8 @@
 # Test that: `wg show` lists the peer, its endpoint, a handshake within the last 10 s and
 # transfer counters that grow; the socket is mode 0600 and owned by the server's user;
 # `wg set … remove` disconnects the peer; `wg set` adds a peer that can then connect.
-set -u
-BUILD=${1:?usage: $0 BUILD_DIR}
-HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=lib/topology.sh
-. "$HERE/lib/topology.sh"
-# shellcheck source=lib/server_env.sh
-. "$HERE/lib/server_env.sh"
-
-srv_trap
-topo_up
-start_inet_services
-srv_init "$BUILD"
+# shellcheck source=lib/server_test.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/server_test.sh" "$@"
 NAME=wgs$$
 SOCKET="$SRV_DIR/uapi.sock"  # where srv_start puts the control socket
 LINK="/var/run/wireguard/$NAME.sock"
