@@ -63,6 +63,13 @@ for direction in out in; do
     test "${count:-0}" -gt 0
 done
 
+show=$("$SLIRPVPN" show --socket "$SRV_DIR/uapi.sock" --json)
+check "slirpvpn show gives bulk's rate limit and its delayed packets" "$TOPO_PYTHON" -c '
+import json, sys
+peer = next(p for p in json.loads(sys.argv[1])["peers"] if p.get("name") == "bulk")
+assert peer["rate_limit"] == 40000000 and peer["rate_delayed_out"] > 0, peer
+' "$show"
+
 # A reload lifts bulk's limit; light's pings must all get through bulk's 4-flow download.
 srv_write_conf "$(peers_body "")"
 kill -HUP "$(srv_pid)"
