@@ -21,25 +21,16 @@ Shaper::Verdict Shaper::offer(std::span<const uint8_t> packet, TimePoint now) no
   if (!bucket_) return Verdict::kSend;
   const bool fits = packet.size() <= slot_bytes_;
   // Checked before the bucket is charged: a packet that cannot wait must not cost its tokens.
-  if (count_ == capacity_ || (!fits && count_ > 0)) {
-    ++dropped_;
-    return Verdict::kDropped;
-  }
+  if (count_ == capacity_ || (!fits && count_ > 0)) return Verdict::kDropped;
   const std::optional<TimePoint> depart = bucket_->schedule(now, packet.size());
-  if (!depart) {
-    ++dropped_;
-    return Verdict::kDropped;
-  }
+  if (!depart) return Verdict::kDropped;
   if (*depart <= now && count_ == 0) return Verdict::kSend;
-  if (!fits) {  // it would have to wait and has no slot (its tokens stay spent: rare)
-    ++dropped_;
-    return Verdict::kDropped;
-  }
+  // Too large to wait in a slot (its tokens stay spent: rare).
+  if (!fits) return Verdict::kDropped;
   const std::size_t index = (head_ + count_) % capacity_;
   std::memcpy(bytes_.get() + index * slot_bytes_, packet.data(), packet.size());
   slots_[index] = Slot{*depart, uint32_t(packet.size())};
   ++count_;
-  ++delayed_;
   return Verdict::kQueued;
 }
 

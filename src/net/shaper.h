@@ -6,10 +6,10 @@
 //   Each offered packet is scheduled by a net::TokenBucket, which knows when the packet may
 //   leave given every packet before it. A packet that may leave now, with nothing queued ahead
 //   of it, is passed straight back to the caller (kSend, no copy). Any other is copied into a
-//   fixed slot of the queue with its departure time (kQueued), or dropped and counted when it
-//   would wait longer than `max_wait` or no slot is free (kDropped). release() hands out the
-//   queued packets whose time has come, oldest first; next_release() tells the owner's timer
-//   when to call it again.
+//   fixed slot of the queue with its departure time (kQueued), or dropped when it would wait
+//   longer than `max_wait` or no slot is free (kDropped); the owner counts the verdicts.
+//   release() hands out the queued packets whose time has come, oldest first; next_release()
+//   tells the owner's timer when to call it again.
 //   Why a queue: a TCP sender sends its window in bursts. A policer that drops everything over
 //   the rate at once meets each burst with a run of losses, and slirp's TCP (Reno, 1 s minimum
 //   retransmission timeout) collapsed to a few Mbit/s under one at 40 Mbit/s. Delaying the
@@ -46,7 +46,8 @@ class Shaper {
   bool limited() const noexcept { return bucket_.has_value(); }
 
   // kSend: the caller sends `packet` now. kQueued: copied; it comes out of release().
-  // kDropped (counted): over the queue's bound, or larger than a slot and unable to leave now.
+  // kDropped: over the queue's bound, or larger than a slot and unable to leave now. The caller
+  // counts the verdicts.
   Verdict offer(std::span<const uint8_t> packet, TimePoint now) noexcept;
 
   // Calls send(std::span<const uint8_t>) for each queued packet due at `now`, oldest first;
@@ -69,8 +70,6 @@ class Shaper {
     return count_ == 0 ? TimePoint::max() : slots_[head_].depart;
   }
   std::size_t queued() const noexcept { return count_; }
-  uint64_t delayed() const noexcept { return delayed_; }
-  uint64_t dropped() const noexcept { return dropped_; }
 
  private:
   struct Slot {
@@ -85,8 +84,6 @@ class Shaper {
   std::unique_ptr<uint8_t[]> bytes_;
   std::size_t head_ = 0;
   std::size_t count_ = 0;
-  uint64_t delayed_ = 0;  // packets that waited in the queue
-  uint64_t dropped_ = 0;
 };
 
 }  // namespace slirpvpn::net

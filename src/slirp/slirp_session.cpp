@@ -381,17 +381,8 @@ bool SlirpSession::is_virtual_service(const net::IpAddress& address) const noexc
 
 void SlirpSession::input_ip_packet(std::span<const uint8_t> packet) noexcept {
   SLIRPVPN_ASSERT(!in_slirp_);  // a sink must not feed packets back from deliver_ip
-  switch (shape_in_.offer(packet, loop_.now())) {
-    case net::Shaper::Verdict::kSend:
-      accept_ip_packet(packet);
-      return;
-    case net::Shaper::Verdict::kQueued:
-      ++counters_.rate_delayed_in;
-      arm_for_shapers();
-      return;
-    case net::Shaper::Verdict::kDropped:
-      ++counters_.rate_limited_in;
-      return;
+  if (pass_shaper(shape_in_, packet, counters_.rate_delayed_in, counters_.rate_limited_in)) {
+    accept_ip_packet(packet);
   }
 }
 
@@ -624,6 +615,22 @@ void SlirpSession::reset_shapers() noexcept {
   shape_out_ = net::Shaper(bytes_per_second, burst, max_wait, capacity, slot_bytes);
 }
 
+bool SlirpSession::pass_shaper(net::Shaper& shaper, std::span<const uint8_t> packet,
+                               uint64_t& delayed, uint64_t& dropped) noexcept {
+  switch (shaper.offer(packet, loop_.now())) {
+    case net::Shaper::Verdict::kSend:
+      return true;
+    case net::Shaper::Verdict::kQueued:
+      ++delayed;
+      arm_for_shapers();
+      return false;
+    case net::Shaper::Verdict::kDropped:
+      ++dropped;
+      return false;
+  }
+  return false;
+}
+
 void SlirpSession::arm_for_shapers() noexcept {
   const net::TimePoint when = std::min(shape_in_.next_release(), shape_out_.next_release());
   if (when == net::TimePoint::max()) return;
@@ -667,17 +674,8 @@ void SlirpSession::note_refusal(FlowRefusal reason) noexcept {
 }
 
 void SlirpSession::deliver(std::span<const uint8_t> packet) noexcept {
-  switch (shape_out_.offer(packet, loop_.now())) {
-    case net::Shaper::Verdict::kSend:
-      sink_.deliver_ip(packet);
-      return;
-    case net::Shaper::Verdict::kQueued:
-      ++counters_.rate_delayed_out;
-      arm_for_shapers();
-      return;
-    case net::Shaper::Verdict::kDropped:
-      ++counters_.rate_limited_out;
-      return;
+  if (pass_shaper(shape_out_, packet, counters_.rate_delayed_out, counters_.rate_limited_out)) {
+    sink_.deliver_ip(packet);
   }
 }
 

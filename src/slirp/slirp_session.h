@@ -367,6 +367,10 @@ class SlirpSession final : private net::IoHandler, private net::TimerHandler {
   void accept_ip_packet(std::span<const uint8_t> packet) noexcept;
   // (Re)builds both shapers for config_.limits; what they held is sent first.
   void reset_shapers() noexcept;
+  // Offers `packet` to `shaper`: true when it may go on now; else it waits in the shaper (counted
+  // in `delayed`, the timer armed for its release) or was dropped (counted in `dropped`).
+  bool pass_shaper(net::Shaper& shaper, std::span<const uint8_t> packet, uint64_t& delayed,
+                   uint64_t& dropped) noexcept;
   // Arms the timer for the earlier shaper's next release if it is due before the timer.
   void arm_for_shapers() noexcept;
   // A packet from slirp larger than the tunnel MTU; `packet` starts kVirtioNetHeaderSize bytes

@@ -55,8 +55,6 @@ TEST(Shaper, BurstPassesThenPacketsWaitInOrderAndLeaveOnTime) {
   EXPECT_EQ(shaper.release(kStart + milliseconds(10), collect), 3u);
   EXPECT_EQ(order, (std::vector<uint8_t>{2, 3, 4, 5, 6}));
   EXPECT_EQ(shaper.next_release(), TimePoint::max());
-  EXPECT_EQ(shaper.delayed(), 5u);
-  EXPECT_EQ(shaper.dropped(), 0u);
 }
 
 TEST(Shaper, DropsWhatWouldWaitPastItsBoundOrFindNoSlot) {
@@ -81,7 +79,6 @@ TEST(Shaper, DropsWhatWouldWaitPastItsBoundOrFindNoSlot) {
   EXPECT_EQ(sent, 1);
   EXPECT_EQ(queued, 5);
   EXPECT_EQ(dropped, 14);
-  EXPECT_EQ(by_time.dropped(), 14u);
   // A dropped packet was not charged: the next one after the queue drains leaves on time.
   std::size_t released = by_time.release(kStart + milliseconds(5), [](auto) {});
   EXPECT_EQ(released, 5u);
@@ -110,18 +107,21 @@ TEST(Shaper, ALongRunLeavesAtTheRate) {
   const auto packet = packet_of(1400, 0);
   uint64_t out_bytes = 0;
   uint64_t offered = 0;
+  uint64_t dropped = 0;
   for (int ms = 0; ms < 2000; ++ms) {
     const TimePoint now = kStart + milliseconds(ms);
     out_bytes += 1400 * shaper.release(now, [](auto) {});
     for (int i = 0; i < 7; ++i) {  // 9.8 MB/s offered
       ++offered;
-      if (shaper.offer(packet, now) == Shaper::Verdict::kSend) out_bytes += 1400;
+      const Shaper::Verdict verdict = shaper.offer(packet, now);
+      if (verdict == Shaper::Verdict::kSend) out_bytes += 1400;
+      if (verdict == Shaper::Verdict::kDropped) ++dropped;
     }
   }
   const double seconds = 2.0;
   EXPECT_GT(double(out_bytes), 0.97 * rate * seconds);
   EXPECT_LT(double(out_bytes), 1.0 * rate * seconds + 10'000 + 1400);
-  EXPECT_GT(shaper.dropped(), offered / 3);  // about half was over the rate
+  EXPECT_GT(dropped, offered / 3);  // about half was over the rate
 }
 
 }  // namespace
