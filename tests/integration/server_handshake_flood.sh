@@ -26,13 +26,8 @@
 # handshake response and no data; the server switches cookies on (invalid_mac2) and counts the
 # other kinds by reason; and the server's drop counters (plus the kernel's receive-buffer drops
 # on its socket) account for >= 90 % of what was sent.
-set -u
-BUILD=${1:?usage: $0 BUILD_DIR}
-HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=lib/topology.sh
-. "$HERE/lib/topology.sh"
-# shellcheck source=lib/server_env.sh
-. "$HERE/lib/server_env.sh"
+# shellcheck source=lib/server_test.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/server_test.sh" "$@"
 
 FLOOD_SECONDS=30
 CPU_QUOTA_US=50000   # of every 100 ms: half a core
@@ -70,15 +65,12 @@ cgroup_down() {
   echo "warning: could not remove $CGROUP" >&2
 }
 
-# srv_trap's cleanup plus the cgroup.
+# srv_trap's cleanup (installed by server_test.sh) plus the cgroup.
 # shellcheck disable=SC2154  # rc is assigned inside the trap string
 trap 'rc=$?; trap - EXIT; cgroup_down; srv_cleanup; exit $rc' EXIT
 trap 'cgroup_down; srv_cleanup; trap - EXIT; exit 130' INT
 trap 'cgroup_down; srv_cleanup; trap - EXIT; exit 143' TERM
 
-topo_up
-start_inet_services
-srv_init "$BUILD"
 [[ -x "$WGJUNK" ]] || die "no slirpvpn-wgjunk in $BUILD/tools/wgjunk"
 HONEST=${HONEST:-slirpvpn}
 

@@ -12,19 +12,9 @@
 # key file with a clear message; it serves a client with the unit's layout (credential key,
 # runtime-dir socket linked as the unit's ExecStartPre=+ does, `wg show` through the link);
 # its log lines carry no timestamp under journald (JOURNAL_STREAM) and one otherwise.
-set -u
-BUILD=${1:?usage: $0 BUILD_DIR}
-HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=lib/server_test.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/server_test.sh" "$@"
 ROOT=$(cd "$HERE/../.." && pwd)
-# shellcheck source=lib/topology.sh
-. "$HERE/lib/topology.sh"
-# shellcheck source=lib/server_env.sh
-. "$HERE/lib/server_env.sh"
-
-srv_trap
-topo_up
-start_inet_services
-srv_init "$BUILD"
 NAME=wgu$$
 LINK="/var/run/wireguard/$NAME.sock"
 trap 'srv_rc=$?; rm -f "$LINK"; trap - EXIT; srv_cleanup; exit $srv_rc' EXIT
