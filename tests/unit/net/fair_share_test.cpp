@@ -29,6 +29,26 @@ struct SimulatedRing {
   void consume(std::size_t count) { backlog -= std::min(backlog, count); }
 };
 
+// Peer 0 (bulk) offers 64 packets a round, peer 1 (light) one every `light_every` rounds; the
+// consumer takes 32 a round. `reserve`: the ids are known to FairShare (else, the control, it
+// admits everything).
+struct BulkBesideLight {
+  uint64_t light_lost = 0;
+  uint64_t refused = 0;
+};
+BulkBesideLight bulk_beside_light(bool reserve, int rounds, int light_every) {
+  SimulatedRing ring;
+  if (reserve) ring.fair.reserve_ids(2);
+  BulkBesideLight result;
+  for (int round = 0; round < rounds; ++round) {
+    for (int i = 0; i < 64; ++i) ring.offer(0);
+    if (round % light_every == light_every - 1 && !ring.offer(1)) ++result.light_lost;
+    ring.consume(32);
+  }
+  result.refused = ring.fair.refused();
+  return result;
+}
+
 TEST(FairShare, APeerAloneStopsAtTheHighWaterMarkAndLeavesRoomForOthers) {
   SimulatedRing ring;
   ring.fair.reserve_ids(2);
@@ -48,23 +68,12 @@ TEST(FairShare, APeerAloneStopsAtTheHighWaterMarkAndLeavesRoomForOthers) {
 // rule (first part: ids not reserved, so FairShare admits everything) peer 1 loses packets to
 // the full ring; with it peer 1 loses none and peer 0 is refused instead.
 TEST(FairShare, ALightPeerGetsThroughABulkPeersBacklog) {
-  const auto run = [](bool reserve) {
-    SimulatedRing ring;
-    if (reserve) ring.fair.reserve_ids(2);
-    uint64_t light_lost = 0;
-    for (int round = 0; round < 2000; ++round) {
-      for (int i = 0; i < 64; ++i) ring.offer(0);
-      if (!ring.offer(1)) ++light_lost;
-      ring.consume(32);
-    }
-    return std::pair{light_lost, ring.fair.refused()};
-  };
-  const auto [lost_without, refused_without] = run(false);
-  EXPECT_GT(lost_without, 1000u);
-  EXPECT_EQ(refused_without, 0u);
-  const auto [lost_with, refused_with] = run(true);
-  EXPECT_EQ(lost_with, 0u);
-  EXPECT_GT(refused_with, 0u);
+  const auto without = bulk_beside_light(false, 2000, 1);
+  EXPECT_GT(without.light_lost, 1000u);
+  EXPECT_EQ(without.refused, 0u);
+  const auto with = bulk_beside_light(true, 2000, 1);
+  EXPECT_EQ(with.light_lost, 0u);
+  EXPECT_GT(with.refused, 0u);
 }
 
 // The refused peer's small packets (its ACKs and pings) still get in above the mark, but not
@@ -85,19 +94,8 @@ TEST(FairShare, ARefusedPeersSmallPacketsGetInUpToSevenEighths) {
 // bulk download) is never the one in the epoch's count; it must still find room. The control
 // (ids not reserved) shows the ring would otherwise be full when its packets come.
 TEST(FairShare, ARareLightPeerFindsRoomInABulkPeersFullRing) {
-  const auto run = [](bool reserve) {
-    SimulatedRing ring;
-    if (reserve) ring.fair.reserve_ids(2);
-    uint64_t light_lost = 0;
-    for (int round = 0; round < 30000; ++round) {
-      for (int i = 0; i < 64; ++i) ring.offer(0);
-      if (round % 300 == 299 && !ring.offer(1)) ++light_lost;
-      ring.consume(32);
-    }
-    return light_lost;
-  };
-  EXPECT_GT(run(false), 90u);
-  EXPECT_EQ(run(true), 0u);
+  EXPECT_GT(bulk_beside_light(false, 30000, 300).light_lost, 90u);
+  EXPECT_EQ(bulk_beside_light(true, 30000, 300).light_lost, 0u);
 }
 
 // Two bulk peers offering 3:1 into a ring drained at 32 a round get equal service once the ring
