@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-// The single-producer single-consumer packet ring: batched index publication and the sleep flag.
+// The single-producer single-consumer packet ring: batched index publication and the two wait
+// flags.
 #include "net/packet_ring.h"
 
 #include <cstring>
@@ -65,10 +66,24 @@ const PacketRing::Packet* PacketRing::front() noexcept {
   return &current_;
 }
 
-void PacketRing::release() noexcept {
-  if (head_local_ == head_released_) return;
+bool PacketRing::release() noexcept {
+  if (head_local_ == head_released_) return false;
   head_released_ = head_local_;
   head_.store(head_local_, std::memory_order_release);
+  if (tail_cached_ - head_local_ > slots() / 4) return false;
+  // Pairs with the fence in prepare_wait_for_space(): either we see the flag or it sees head_.
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  if (!space_wanted_.load(std::memory_order_relaxed)) return false;
+  return space_wanted_.exchange(false, std::memory_order_relaxed);
+}
+
+bool PacketRing::prepare_wait_for_space() noexcept {
+  space_wanted_.store(true, std::memory_order_relaxed);
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  head_cached_ = head_.load(std::memory_order_acquire);
+  if (tail_local_ - head_cached_ > slots() / 4) return true;
+  space_wanted_.store(false, std::memory_order_relaxed);
+  return false;
 }
 
 bool PacketRing::prepare_sleep() noexcept {

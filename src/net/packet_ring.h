@@ -19,9 +19,15 @@
 // tail_, then (seq_cst fence) reads `sleeping_` and tells its caller to wake the consumer only
 // then. Of the two fences one sees the other's store, so a packet is never left unseen while
 // the consumer sleeps, and a busy pipeline makes no wake-up system call.
+// The same in the other direction, for a producer that holds packets back until the ring has
+// room (a scheduler feeding it): prepare_wait_for_space() raises `space_wanted_` and re-checks
+// that more than a quarter of the ring is still taken; the consumer's release() stores head_,
+// then reads the flag once it has left a quarter of the ring or less, and tells its caller to
+// wake the producer.
 //
 // Thread-safety: exactly one producer thread (push, publish, unpublished) and one consumer
-// thread (front, pop, release, prepare_sleep, woke); counters may be read from any thread.
+// thread (front, pop, release, prepare_sleep, woke); prepare_wait_for_space and space_wait_over
+// are the producer's; counters may be read from any thread.
 #pragma once
 
 #include <atomic>
@@ -58,12 +64,18 @@ class PacketRing {
   // Makes the pushed packets visible. True when the consumer is asleep and must be woken (the
   // flag is cleared: one wake-up per sleep).
   bool publish() noexcept;
+  // Announces that the producer will block until the backlog falls to a quarter of the ring.
+  // False (and not announced) when it is there already: push instead of sleeping.
+  bool prepare_wait_for_space() noexcept;
+  // The producer is awake again (after its wait returned).
+  void space_wait_over() noexcept { space_wanted_.store(false, std::memory_order_relaxed); }
 
   // Consumer. The oldest published packet not yet popped, or nullptr; valid until pop().
   const Packet* front() noexcept;
   void pop() noexcept { ++head_local_; }
-  // Hands the popped slots back to the producer.
-  void release() noexcept;
+  // Hands the popped slots back to the producer. True when the producer waits for space and
+  // must be woken (once per wait).
+  bool release() noexcept;
   // Announces that the consumer will block. False (and not announced) when packets are
   // published already: consume them instead of sleeping.
   bool prepare_sleep() noexcept;
@@ -103,6 +115,7 @@ class PacketRing {
   alignas(kCacheLine) std::atomic<std::size_t> tail_{0};
   alignas(kCacheLine) std::atomic<std::size_t> head_{0};
   alignas(kCacheLine) std::atomic<bool> sleeping_{false};
+  alignas(kCacheLine) std::atomic<bool> space_wanted_{false};
 };
 
 }  // namespace slirpvpn::net

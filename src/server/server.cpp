@@ -33,21 +33,22 @@ namespace {
 
 constexpr size_t kBatchSlots = 64;
 
-// Each ring holds this many packets; a slot is 2 KiB (the largest MTU), touched only as far as
-// traffic reaches. Towards slirp: about 25 ms of a 1 Gbit/s stream of 1420-byte packets, so a
-// recvmmsg round of GRO'd datagrams never fills it while slirp keeps up. Towards the peers:
-// slirp's TCP sends its whole window in one go when an ACK opens it (up to its 4 MiB buffer,
-// about 2900 segments per flow), and a drop there halves that flow's window; 2048 slots lost
-// packets in every download at full speed (ring_full_out), 4096 hold one flow's window.
-constexpr size_t kRingSlotsToSlirp = 2048;
-constexpr size_t kRingSlotsToPeers = 4096;
-// FairShare's marks (net/fair_share.h). Towards slirp a quarter: the peers' kernels (CUBIC, SACK)
-// take a drop there in their stride, and a ping waits behind at most 512 packets (upload 1.8-2.3
-// Gbit/s with ping p99 5-8 ms, against 15 ms with the old mark at 7/8 of the ring). Towards the
-// peers 7/8, so that one slirp flow's window still fits: at a quarter, slirp's Reno met drops it
-// recovers from badly and a single download fell from about 1550 to 1200 Mbit/s.
-constexpr size_t kFairMarkToSlirp = kRingSlotsToSlirp / 4;
-constexpr size_t kFairMarkToPeers = kRingSlotsToPeers - kRingSlotsToPeers / 8;
+// Ring and queue sizes, in packets; a slot is as large as the largest tunnel MTU, its bytes
+// touched only as far as traffic reaches. A RingFeed keeps its ring at most half full (the rest
+// waits in the peers' queues), so half a ring is what a light peer's packet may wait behind.
+// Towards slirp: 256 in the ring and 512 queued, about as much as the peers' kernels (CUBIC,
+// SACK) need to fill the path without queueing their own pings for long (a bulk upload ran at
+// 1.8-2.3 Gbit/s with ping p99 5-8 ms when ring N→S took at most 512 of one peer's packets, 15 ms
+// at 1792).
+constexpr size_t kRingSlotsToSlirp = 512;
+constexpr size_t kQueueSlotsToSlirp = 512;
+// Towards the peers: 512 in the ring (about 4 ms of a 1.5 Gbit/s download, more than thread S
+// spends between two feeds) and 4096 queued, which hold one slirp flow's window. slirp's TCP
+// sends all of it at once when an ACK opens it (up to its 4 MiB buffer, about 2900 segments), and
+// a drop halves that flow's window, which slirp's Reno recovers from badly (with room for a
+// quarter of that, a single download fell from about 1550 to 1200 Mbit/s).
+constexpr size_t kRingSlotsToPeers = 1024;
+constexpr size_t kQueueSlotsToPeers = 4096;
 
 // The idle sweep runs four times per SessionIdleTimeout (a session lives at most 1.25 times the
 // timeout past its last packet), but not more often than this nor less often than that.
@@ -133,10 +134,7 @@ std::string key_text(const crypto::PublicKey& key) {
 
 // Runs on thread S.
 void SessionSlot::deliver_ip(std::span<const uint8_t> packet) noexcept {
-  if (!server.fair_to_peers_.admit(id, server.to_peers_.backlog(), packet.size()))
-    return;  // counted there
-  server.to_peers_.push(id, generation, packet);
-  if (server.to_peers_.unpublished() >= Server::kPublishBatch) server.publish_to_peers();
+  if (server.feed_to_peers_.push(id, generation, packet)) server.loop_.wake();
 }
 
 void PeerState::on_timer(net::TimePoint now) noexcept {
@@ -235,8 +233,8 @@ Server::Server(config::ServerConfig config, net::EventLoop loop, net::UdpSocket 
                   }()),
       to_slirp_(kRingSlotsToSlirp, largest_packet(config_)),
       to_peers_(kRingSlotsToPeers, largest_packet(config_)),
-      fair_to_slirp_(kRingSlotsToSlirp, kFairMarkToSlirp),
-      fair_to_peers_(kRingSlotsToPeers, kFairMarkToPeers),
+      feed_to_slirp_(to_slirp_, kQueueSlotsToSlirp),
+      feed_to_peers_(to_peers_, kQueueSlotsToPeers),
       slirp_loop_(std::move(slirp_loop)) {
   device_ = std::make_unique<wireguard::Device>(config_.interface.private_key, random_,
                                                 static_cast<wireguard::DeviceOutput&>(*this),
@@ -340,22 +338,25 @@ bool Server::run_commands() noexcept {
 bool Server::SlirpHook::before_wait() noexcept {
   const bool commands = server.run_commands();
   const size_t drained = server.drain_to_slirp();
-  server.publish_to_peers();
+  server.feed_to_peers();
   if (commands || drained == server.to_slirp_.slots()) return false;
+  if (!server.feed_to_peers_.prepare_wait()) return false;
   return server.to_slirp_.prepare_sleep();
 }
 
 bool Server::NetworkHook::before_wait() noexcept {
-  if (server.drain_to_peers() == server.to_peers_.slots()) return false;
+  const bool full_drain = server.drain_to_peers() == server.to_peers_.slots();
+  server.feed_to_slirp();
+  if (full_drain || !server.feed_to_slirp_.prepare_wait()) return false;
   return server.to_peers_.prepare_sleep();
 }
 
-void Server::publish_to_slirp() noexcept {
-  if (to_slirp_.publish()) slirp_loop_.wake();
+void Server::feed_to_slirp() noexcept {
+  if (feed_to_slirp_.feed()) slirp_loop_.wake();
 }
 
-void Server::publish_to_peers() noexcept {
-  if (to_peers_.publish()) loop_.wake();
+void Server::feed_to_peers() noexcept {
+  if (feed_to_peers_.feed()) loop_.wake();
 }
 
 size_t Server::drain_to_peers() noexcept {
@@ -370,9 +371,9 @@ size_t Server::drain_to_peers() noexcept {
     }
     to_peers_.pop();
     // Slots go back in batches, so thread S can refill while we encrypt the rest.
-    if (++taken % kPublishBatch == 0) to_peers_.release();
+    if (++taken % kReleaseBatch == 0 && to_peers_.release()) slirp_loop_.wake();
   }
-  to_peers_.release();
+  if (to_peers_.release()) slirp_loop_.wake();
   if (taken > 0) flush();
   return taken;
 }
@@ -394,9 +395,9 @@ size_t Server::drain_to_slirp() noexcept {
       }
     }
     to_slirp_.pop();
-    if (++taken % kPublishBatch == 0) to_slirp_.release();
+    if (++taken % kReleaseBatch == 0 && to_slirp_.release()) loop_.wake();
   }
-  to_slirp_.release();
+  if (to_slirp_.release()) loop_.wake();
   flush_session_input();
   return taken;
 }
@@ -416,7 +417,7 @@ PeerState& Server::add_peer(const config::ServerPeer& peer_config,
     id_generations_.push_back(0);
   }
   const uint32_t generation = ++id_generations_[id];
-  fair_to_slirp_.reserve_ids(id + 1);
+  feed_to_slirp_.reserve_ids(id + 1);
   auto state = std::make_unique<PeerState>(
       *this, protocol_peer, peer_config,
       make_session_config(config_.interface, peer_config, host_addresses_), id, generation);
@@ -470,7 +471,7 @@ void Server::open_slot(uint32_t id, uint32_t generation, std::string label,
                        slirp::SessionConfig config) {
   while (slots_.size() <= id)
     slots_.push_back(std::make_unique<SessionSlot>(*this, uint32_t(slots_.size())));
-  fair_to_peers_.reserve_ids(id + 1);
+  feed_to_peers_.reserve_ids(id + 1);
   SessionSlot& slot = *slots_[id];
   slot.session.reset();
   slot.generation = generation;
@@ -572,8 +573,8 @@ void Server::for_each_drop(const SlirpView& view,
       {"ring_full_out", to_peers_.dropped_full()},
       {"ring_oversize_in", to_slirp_.dropped_oversize()},
       {"ring_oversize_out", to_peers_.dropped_oversize()},
-      {"fair_share_in", fair_to_slirp_.refused()},
-      {"fair_share_out", fair_to_peers_.refused()},
+      {"queue_full_in", feed_to_slirp_.dropped()},
+      {"queue_full_out", feed_to_peers_.dropped()},
       {"peer_gone_in", view.counters.peer_gone_in},
       {"peer_gone_out", counters_.peer_gone_out},
   };
@@ -773,7 +774,7 @@ void Server::on_io(int, uint32_t) noexcept {
       }
     }
     // Thread S starts on this round while we read the next.
-    publish_to_slirp();
+    feed_to_slirp();
     if (*received < receive_batch_.slots()) break;
   }
   flush();
@@ -798,9 +799,7 @@ void Server::deliver_packet(wireguard::Peer& peer, std::span<uint8_t> packet) no
     device_->drops().add(wireguard::DropReason::kInnerSourceNotAllowed);
     return;
   }
-  if (!fair_to_slirp_.admit(state.id, to_slirp_.backlog(), packet.size())) return;  // counted there
-  to_slirp_.push(state.id, state.generation, packet);
-  if (to_slirp_.unpublished() >= kPublishBatch) publish_to_slirp();
+  if (feed_to_slirp_.push(state.id, state.generation, packet)) slirp_loop_.wake();
 }
 
 bool Server::ensure_session(SessionSlot& slot) noexcept {

@@ -11,20 +11,22 @@
 //     sockets and timers, the idle sweep, port forwards. libslirp keeps process-wide state
 //     (its clock, the DNS cache), so all instances live on this one thread.
 //   UDP in (N): recvmmsg batches → Device::receive (decrypt in place) → deliver_packet: the inner
-//   source must lie in the peer's AllowedIPs → pushed into ring N→S with the peer's id and
-//   generation; the ring is published after each recvmmsg round.
+//   source must lie in the peer's AllowedIPs → fed into ring N→S with the peer's id and
+//   generation (net::RingFeed, see Fair shares); the ring is published after each recvmmsg round.
 //   Thread S drains N→S before each wait: the slot's SlirpSession (created on the peer's first
 //   packet, or at once when it has port forwards) → input_ip_packet; flush_input per drained
 //   batch, so TCP segments still merge across a whole batch → libslirp → host sockets.
-//   slirp out (S): SlirpSession → SessionSlot::deliver_ip → pushed into ring S→N, published
-//   every kPublishBatch packets and before each wait. Thread N drains S→N before each wait:
+//   slirp out (S): SlirpSession → SessionSlot::deliver_ip → fed into ring S→N the same way,
+//   published every RingFeed::kFeedBatch packets and before each wait. Thread N drains S→N
+//   before each wait:
 //   Device::encapsulate straight into a slot of the send batch (runs to one peer join as UDP GSO
 //   segments) → sendmmsg when the batch fills and at the end of the drain.
 //   Rings (net::PacketRing): fixed slots allocated at start, sized for the largest tunnel MTU;
-//   a full ring drops the packet and counts it (drops: ring_full_in/ring_full_out); neither
-//   thread ever waits for the other on the data path. Wake-up: a consumer about to block says
-//   so in the ring (prepare_sleep); a producer writes the consumer loop's eventfd only then,
-//   so a busy pipeline makes no wake-up system calls.
+//   neither thread ever waits for the other on the data path. Wake-up: a consumer about to block
+//   says so in the ring (prepare_sleep); a producer writes the consumer loop's eventfd only then,
+//   so a busy pipeline makes no wake-up system calls. Likewise a producer with packets queued
+//   for a ring blocks only after saying so (RingFeed::prepare_wait), and the consumer wakes it
+//   when it has drained the ring to a quarter.
 //   Peer ids: each PeerState has an index (reused) and a generation (new at each reuse); packets
 //   carry both, and a packet whose peer is gone or was replaced is dropped (peer_gone_*).
 //   Control (N → S): adding, rebuilding and removing a peer's slirp network, `show`/UAPI get and
@@ -41,10 +43,11 @@
 //   SIGUSR1 prints stats, SIGHUP re-reads the configuration file and applies the difference.
 //   Limits: a full socket send buffer drops the rest of the batch (counted); TCP inside the
 //   tunnel retransmits. Crypto for all peers runs on N, slirp for all peers on S: two cores.
-//   Fair shares: each ring's producer admits packets through a net::FairShare, so past its mark
-//   (a quarter of ring N→S, 7/8 of ring S→N) a ring refuses the peers above an equal share of
-//   its backlog (fair_share_in/out) and the others still get in. A peer's RateLimit is shaped
-//   in its SlirpSession, both directions, on thread S.
+//   Fair shares: each ring's producer keeps it at most half full and holds the rest in per-peer
+//   queues that refill it round-robin (net::RingFeed), so a light peer's packet waits behind half
+//   a ring and one packet of each busy peer, not behind a bulk peer's backlog; when a direction's
+//   queue pool is full, the longest queue loses its oldest packet (queue_full_in/out).
+//   A peer's RateLimit is shaped in its SlirpSession, both directions, on thread S.
 #pragma once
 
 #include <atomic>
@@ -60,9 +63,9 @@
 #include "config/server_config.h"
 #include "control/uapi_socket.h"
 #include "net/event_loop.h"
-#include "net/fair_share.h"
 #include "net/packet_batch.h"
 #include "net/packet_ring.h"
+#include "net/ring_feed.h"
 #include "net/system_random.h"
 #include "net/udp_socket.h"
 #include "server/reload_plan.h"
@@ -177,8 +180,8 @@ class Server final : wireguard::DeviceOutput,
  private:
   friend struct PeerState;
   friend struct SessionSlot;
-  // Packets pushed into a ring between two publications (the batch the consumer sees at once).
-  static constexpr size_t kPublishBatch = 64;
+  // Packets a ring's consumer takes between two releases of their slots.
+  static constexpr size_t kReleaseBatch = 64;
   Server(config::ServerConfig config, net::EventLoop loop, net::UdpSocket socket,
          net::EventLoop slirp_loop);
 
@@ -235,13 +238,17 @@ class Server final : wireguard::DeviceOutput,
   // The last send slot when a datagram of `datagram` bytes to `to` can join it as one more GSO
   // segment (same peer, not larger than the slot's segments, the slot's last one full size).
   net::Datagram* gso_tail(const net::Endpoint& to, size_t datagram) noexcept;
-  void publish_to_slirp() noexcept;
+  // Refills ring N→S from the peers' queues and publishes it (waking S when it sleeps).
+  void feed_to_slirp() noexcept;
   // Encrypts and sends what ring S→N holds; returns the number of packets taken.
   size_t drain_to_peers() noexcept;
   struct NetworkHook final : net::WaitHook {
     explicit NetworkHook(Server& server) : server(server) {}
     bool before_wait() noexcept override;
-    void after_wait() noexcept override { server.to_peers_.woke(); }
+    void after_wait() noexcept override {
+      server.to_peers_.woke();
+      server.feed_to_slirp_.woke();
+    }
     Server& server;
   };
 
@@ -252,7 +259,8 @@ class Server final : wireguard::DeviceOutput,
   size_t drain_to_slirp() noexcept;
   // Hands slirp the TCP segments its sessions merged during this drained batch.
   void flush_session_input() noexcept;
-  void publish_to_peers() noexcept;
+  // Refills ring S→N from the peers' queues and publishes it (waking N when it sleeps).
+  void feed_to_peers() noexcept;
   // SessionIdleTimeout: arms the periodic sweep (none when the timeout is 0).
   void arm_idle_sweep(net::TimePoint now) noexcept;
   void sweep_idle_sessions(net::TimePoint now) noexcept;
@@ -264,7 +272,10 @@ class Server final : wireguard::DeviceOutput,
   struct SlirpHook final : net::WaitHook {
     explicit SlirpHook(Server& server) : server(server) {}
     bool before_wait() noexcept override;
-    void after_wait() noexcept override { server.to_slirp_.woke(); }
+    void after_wait() noexcept override {
+      server.to_slirp_.woke();
+      server.feed_to_peers_.woke();
+    }
     Server& server;
   };
   SlirpView slirp_view(bool with_flows) const;
@@ -304,10 +315,10 @@ class Server final : wireguard::DeviceOutput,
   // N→S: decrypted packets (producer N). S→N: slirp's output (producer S).
   net::PacketRing to_slirp_;
   net::PacketRing to_peers_;
-  // Each ring's admission, used by its producer: a peer past its share of a nearly full ring is
-  // refused, so one peer's bulk transfer cannot crowd the others out (net/fair_share.h).
-  net::FairShare fair_to_slirp_;
-  net::FairShare fair_to_peers_;
+  // Each ring's producer feeds it through per-peer queues, round-robin (net/ring_feed.h): N
+  // feeds ring N→S, S feeds ring S→N.
+  net::RingFeed feed_to_slirp_;
+  net::RingFeed feed_to_peers_;
 
   // Thread S (slirp_loop_ outlives the sessions registered with it).
   net::EventLoop slirp_loop_;

@@ -110,10 +110,10 @@ rcvbuf_errors() {
     else { print $col["RcvbufErrors"]; exit } }' /proc/net/snmp
 }
 # drop_total BLOCK: the sum of the device's drop counters in a stats block: not slirp_ or send_,
-# nor the rings' (ring_, fair_share_), which count the honest transfer's packets queued out.
+# nor the rings' and queues' (ring_, queue_full_), which count the honest transfer's packets.
 drop_total() {
   printf '%s\n' "$1" | grep 'drops:' | tr ' ' '\n' | grep '=' |
-    grep -v '^slirp_\|^send_\|^ring_\|^fair_share_' |
+    grep -v '^slirp_\|^send_\|^ring_\|^queue_full_' |
     awk -F= '{ s += $2 } END { print s + 0 }'
 }
 

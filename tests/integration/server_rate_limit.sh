@@ -7,9 +7,10 @@
 #      rate instead of collapsing as under a policer;
 #   2. a reload (SIGHUP) lifts the limit: bulk's 4-flow download now runs far past 40 Mbit/s
 #      (the control: the path itself did not hold it back), and light's 100 pings during that
-#      download are all answered: the rings between the server's threads refuse bulk's excess
-#      (fair_share_in/out in the drops line), not light's packets. (The admission rule itself,
-#      with its control, is tests/unit/net/fair_share_test.cpp.)
+#      download are all answered: each ring between the server's threads is fed round-robin
+#      from per-peer queues, and only bulk's queue, the longest, loses packets when they
+#      overflow (queue_full_in/out in the drops line). (The scheduling rules themselves are
+#      tests/unit/net/round_robin_queues_test.cpp.)
 # Usage: server_rate_limit.sh BUILD_DIR (as root).
 # shellcheck source=lib/server_test.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib/server_test.sh" "$@"

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-// PacketRing: order, wrap-around, full and oversize drops, the sleep flag, and two real threads.
+// PacketRing: order, wrap-around, full and oversize drops, the sleep and space flags, and two real
+// threads.
 #include "net/packet_ring.h"
 
 #include <gtest/gtest.h>
@@ -174,6 +175,106 @@ TEST(PacketRing, TwoThreadsCarryEveryPacketWithItsChecksum) {
   EXPECT_EQ(lost_wakeups, 0);
   EXPECT_GT(wake_count.load(), 0);  // the consumer did sleep and was woken
   EXPECT_EQ(ring.dropped_oversize(), 0u);
+}
+
+TEST(PacketRing, ReleaseAsksForAWakeUpOnlyOnceTheProducerHasRoomAgain) {
+  PacketRing ring(16, 16);  // a quarter: 4 slots
+  for (uint32_t i = 0; i < 3; ++i) ring.push(i, 0, bytes_of(i, 4));
+  ring.publish();
+  EXPECT_FALSE(ring.prepare_wait_for_space());  // room already: push instead of waiting
+  for (uint32_t i = 3; i < 8; ++i) ring.push(i, 0, bytes_of(i, 4));
+  ring.publish();
+  ASSERT_TRUE(ring.prepare_wait_for_space());
+  const auto consume = [&](int count) {
+    for (int i = 0; i < count; ++i) {
+      ASSERT_NE(ring.front(), nullptr);
+      ring.pop();
+    }
+  };
+  consume(2);
+  EXPECT_FALSE(ring.release());  // 6 left: not yet
+  consume(2);
+  EXPECT_TRUE(ring.release());  // 4 left
+  consume(1);
+  EXPECT_FALSE(ring.release());  // one wake-up per wait
+  // The producer woke for another reason: its announcement is withdrawn.
+  for (uint32_t i = 8; i < 13; ++i) ring.push(i, 0, bytes_of(i, 4));
+  ring.publish();
+  ASSERT_TRUE(ring.prepare_wait_for_space());
+  ring.space_wait_over();
+  consume(8);
+  EXPECT_FALSE(ring.release());
+}
+
+// A producer that holds packets back rather than overfill the ring (as the server's round-robin
+// feed does) and blocks for space, a consumer that blocks when the ring is empty: every packet
+// arrives, none is dropped, and neither side waits for a wake-up that never comes.
+TEST(PacketRing, TwoThreadsWaitingForSpaceAndForPacketsLoseNoWakeUp) {
+  constexpr uint32_t kPackets = 300000;
+  constexpr std::size_t kSlots = 64;
+  PacketRing ring(kSlots, 64);
+  std::atomic<uint64_t> packets_token{0};
+  std::atomic<uint64_t> space_token{0};
+  std::atomic<int> lost_wakeups{0};
+  std::atomic<int> space_waits{0};
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  // Waits until `token` moves on from `seen`; a wait of 2 s while `ready` holds is a lost wake-up.
+  const auto wait_for = [&](std::atomic<uint64_t>& token, uint64_t seen, auto ready) {
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+    while (token.load() == seen && std::chrono::steady_clock::now() < until) {
+      std::this_thread::yield();
+    }
+    if (token.load() == seen && ready()) lost_wakeups.fetch_add(1);
+  };
+  const auto bump = [](std::atomic<uint64_t>& token) { token.fetch_add(1); };
+
+  std::thread producer([&] {
+    uint32_t n = 0;
+    while (n < kPackets && std::chrono::steady_clock::now() < deadline) {
+      if (ring.backlog() >= kSlots / 2) {
+        if (ring.publish()) bump(packets_token);
+        const uint64_t seen = space_token.load();
+        if (ring.prepare_wait_for_space()) {
+          space_waits.fetch_add(1);
+          wait_for(space_token, seen, [&] { return ring.backlog() <= kSlots / 4; });
+          ring.space_wait_over();
+        }
+        continue;
+      }
+      ring.push(n, 0, bytes_of(n, 4 + n % 60));
+      if (++n % 8 == 0 || n == kPackets) {
+        if (ring.publish()) bump(packets_token);
+      }
+    }
+  });
+
+  uint32_t expected = 0;
+  bool intact = true;
+  while (expected < kPackets && std::chrono::steady_clock::now() < deadline) {
+    const PacketRing::Packet* packet = ring.front();
+    if (packet == nullptr) {
+      if (ring.release()) bump(space_token);
+      const uint64_t seen = packets_token.load();
+      if (ring.prepare_sleep()) {
+        wait_for(packets_token, seen, [&] { return ring.front() != nullptr; });
+        ring.woke();
+      }
+      continue;
+    }
+    if (packet->peer != expected || packet->bytes.size() != 4 + expected % 60) {
+      intact = false;
+      break;
+    }
+    ring.pop();
+    if (++expected % 16 == 0 && ring.release()) bump(space_token);
+  }
+  if (ring.release()) bump(space_token);
+  producer.join();
+  EXPECT_TRUE(intact) << "packet " << expected;
+  EXPECT_EQ(expected, kPackets);
+  EXPECT_EQ(lost_wakeups.load(), 0);
+  EXPECT_GT(space_waits.load(), 0);  // the producer did wait for space
+  EXPECT_EQ(ring.dropped_full(), 0u);
 }
 
 }  // namespace

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 // The data path allocates nothing per packet: encryption, decryption, the hand-over between the
-// server's threads (PacketRing), TCP merging, TSO segmentation and IPv4 fragmentation run under
-// a counting operator new after warm-up.
-// (libslirp's own mbufs come from malloc/g_malloc and are outside this count, as intended.)
+// server's threads (PacketRing, RingFeed's per-peer queues), TCP merging, TSO segmentation and IPv4
+// fragmentation run under a counting operator new after warm-up. (libslirp's own mbufs come from
+// malloc/g_malloc and are outside this count, as intended.)
 #include <gtest/gtest.h>
 
 #include <array>
@@ -16,6 +16,7 @@
 #include "net/clock.h"
 #include "net/packet_batch.h"
 #include "net/packet_ring.h"
+#include "net/ring_feed.h"
 #include "net/tcp_coalescer.h"
 #include "net/tun_offload.h"
 #include "slirp/packet.h"
@@ -208,6 +209,34 @@ TEST(DataPathAllocation, EncryptDecryptAllocatesNothingPerPacket) {
     delete probe;
     EXPECT_EQ(scope.allocations(), 1u);
   }
+}
+
+TEST(DataPathAllocation, QueueingForARingAllocatesNothing) {
+  net::PacketRing ring(64, 2048);
+  net::RingFeed feed(ring, 256);
+  feed.reserve_ids(2);
+  const std::vector<uint8_t> packet = tcp_segment(1, 1380);
+  const auto round = [&] {
+    // Two peers offer more than the ring takes; most of it waits in their queues.
+    for (int i = 0; i < 100; ++i) (void)feed.push(uint32_t(i % 2), 1, packet);
+    size_t taken = 0;
+    do {
+      (void)feed.feed();
+      while (ring.front() != nullptr) {
+        ring.pop();
+        ++taken;
+      }
+      (void)ring.release();
+    } while (feed.queued() > 0 || ring.front() != nullptr);
+    return taken;
+  };
+  ASSERT_EQ(round(), 100u);  // warm-up
+  CountingScope scope;
+  size_t taken = 0;
+  for (int i = 0; i < 1000; ++i) taken += round();
+  EXPECT_EQ(scope.allocations(), 0u);
+  EXPECT_EQ(taken, 100000u);
+  EXPECT_EQ(feed.dropped(), 0u);
 }
 
 TEST(DataPathAllocation, MergingSegmentingAndFragmentingAllocateNothing) {
