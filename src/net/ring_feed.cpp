@@ -22,7 +22,7 @@ bool RingFeed::feed() noexcept {
   pushed_since_feed_ = 0;
   while (!queues_.empty() && ring_.backlog() < target_) {
     const RoundRobinQueues::Packet packet = queues_.front();
-    ring_.push(packet.id, packet.generation, packet.bytes);
+    ring_.push(packet.peer, packet.generation, packet.bytes);
     queues_.pop();
   }
   return ring_.publish();

@@ -27,15 +27,14 @@
 #include <span>
 #include <vector>
 
+#include "net/packet_ring.h"
+
 namespace slirpvpn::net {
 
 class RoundRobinQueues {
  public:
-  struct Packet {
-    uint32_t id = 0;
-    uint32_t generation = 0;
-    std::span<const uint8_t> bytes;
-  };
+  // The same view of a packet as the rings give (`peer` is the id).
+  using Packet = PacketRing::Packet;
 
   RoundRobinQueues(std::size_t slots, std::size_t slot_bytes);
   RoundRobinQueues(const RoundRobinQueues&) = delete;

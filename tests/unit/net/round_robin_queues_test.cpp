@@ -48,7 +48,7 @@ TEST(RoundRobinQueues, CarriesGenerationAndEmptyPackets) {
   queues.reserve_ids(1);
   ASSERT_TRUE(queues.push(0, 41, {}));
   const auto packet = queues.front();
-  EXPECT_EQ(packet.id, 0u);
+  EXPECT_EQ(packet.peer, 0u);
   EXPECT_EQ(packet.generation, 41u);
   EXPECT_TRUE(packet.bytes.empty());
 }
@@ -59,9 +59,9 @@ TEST(RoundRobinQueues, ALightPeerWaitsBehindOnePacketOfTheBulkPeerNotItsBacklog)
   for (uint32_t sequence = 0; sequence < 3000; ++sequence) queues.push(0, 0, bytes_of(0, sequence));
   queues.pop();  // the bulk peer is being served when the light one's packet arrives
   queues.push(1, 0, bytes_of(1, 0));
-  EXPECT_EQ(queues.front().id, 0u);
+  EXPECT_EQ(queues.front().peer, 0u);
   queues.pop();
-  EXPECT_EQ(queues.front().id, 1u);
+  EXPECT_EQ(queues.front().peer, 1u);
 }
 
 TEST(RoundRobinQueues, AFullPoolDropsTheOldestPacketOfTheLongestQueue) {
@@ -149,7 +149,7 @@ TEST(RoundRobinQueues, AgreesWithAPlainModelOverAMillionRandomOperations) {
       if (!model[id].empty()) round.push_back(id);
       ASSERT_FALSE(queues.empty());
       const auto packet = queues.front();
-      ASSERT_EQ(packet.id, id) << "step " << step;
+      ASSERT_EQ(packet.peer, id) << "step " << step;
       ASSERT_EQ(packet.generation, expected) << "step " << step;
       const std::vector<uint8_t> want = bytes_of(id, expected);
       ASSERT_TRUE(std::equal(packet.bytes.begin(), packet.bytes.end(), want.begin(), want.end()));
