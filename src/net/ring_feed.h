@@ -51,6 +51,8 @@ class RingFeed {
 
   std::size_t queued() const noexcept { return queues_.queued(); }
   uint64_t dropped() const noexcept { return queues_.dropped(); }
+  uint64_t dropped(uint32_t id) const noexcept { return queues_.dropped(id); }
+  void reset_drops(uint32_t id) noexcept { queues_.reset_drops(id); }
 
  private:
   PacketRing& ring_;

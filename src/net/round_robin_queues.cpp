@@ -23,6 +23,14 @@ std::size_t RoundRobinQueues::queued(uint32_t id) const noexcept {
   return id < queues_.size() ? queues_[id].count : 0;
 }
 
+uint64_t RoundRobinQueues::dropped(uint32_t id) const noexcept {
+  return id < queues_.size() ? queues_[id].dropped : 0;
+}
+
+void RoundRobinQueues::reset_drops(uint32_t id) noexcept {
+  if (id < queues_.size()) queues_[id].dropped = 0;
+}
+
 bool RoundRobinQueues::push(uint32_t id, uint32_t generation,
                             std::span<const uint8_t> packet) noexcept {
   if (packet.size() > slot_bytes_ || id >= queues_.size()) {
@@ -86,6 +94,7 @@ void RoundRobinQueues::drop_from_longest() noexcept {
     }
   }
   drop_head(longest);
+  ++queues_[longest].dropped;
   count_drop();
   if (queues_[longest].count > 0) return;
   // Its only packet is gone: it leaves the round.

@@ -56,6 +56,10 @@ class RoundRobinQueues {
   void pop() noexcept;
 
   uint64_t dropped() const noexcept { return dropped_.load(std::memory_order_relaxed); }
+  // Packets of `id` dropped to make room (owning thread); reset_drops() when the id gets a new
+  // peer.
+  uint64_t dropped(uint32_t id) const noexcept;
+  void reset_drops(uint32_t id) noexcept;
 
  private:
   static constexpr uint32_t kNone = UINT32_MAX;
@@ -69,6 +73,7 @@ class RoundRobinQueues {
     uint32_t tail = kNone;
     uint32_t count = 0;
     uint32_t next_in_round = kNone;
+    uint64_t dropped = 0;
   };
 
   // Takes the head slot of `id`'s queue out of it (the queue must not be empty) and frees it.

@@ -418,6 +418,7 @@ PeerState& Server::add_peer(const config::ServerPeer& peer_config,
   }
   const uint32_t generation = ++id_generations_[id];
   feed_to_slirp_.reserve_ids(id + 1);
+  feed_to_slirp_.reset_drops(id);
   auto state = std::make_unique<PeerState>(
       *this, protocol_peer, peer_config,
       make_session_config(config_.interface, peer_config, host_addresses_), id, generation);
@@ -472,6 +473,7 @@ void Server::open_slot(uint32_t id, uint32_t generation, std::string label,
   while (slots_.size() <= id)
     slots_.push_back(std::make_unique<SessionSlot>(*this, uint32_t(slots_.size())));
   feed_to_peers_.reserve_ids(id + 1);
+  feed_to_peers_.reset_drops(id);
   SessionSlot& slot = *slots_[id];
   slot.session.reset();
   slot.generation = generation;
@@ -487,8 +489,10 @@ SlirpView Server::slirp_view(bool with_flows) const {
     view.sessions.resize(slots_.size());
     for (size_t id = 0; id < slots_.size(); ++id) {
       const SessionSlot& slot = *slots_[id];
-      if (!slot.in_use || !slot.session) continue;
+      if (!slot.in_use) continue;
       auto& session = view.sessions[id];
+      session.queue_full_out = feed_to_peers_.dropped(uint32_t(id));
+      if (!slot.session) continue;
       session.active = true;
       session.fds = slot.session->registered_fd_count();
       session.counters = slot.session->counters();
@@ -531,6 +535,14 @@ void Server::add_peer_stats(const PeerState& state, const SlirpView::Session& se
                             control::PeerSnapshot& peer) const {
   if (!state.config.name.empty()) peer.extra.emplace_back("name", state.config.name);
   peer.extra.emplace_back("slirp_active", session.active ? "1" : "0");
+  // Which peers lost packets when the round-robin queues overflowed (the longest queue pays).
+  const std::pair<const char*, uint64_t> queue_drops[] = {
+      {"queue_full_in", feed_to_slirp_.dropped(state.id)},
+      {"queue_full_out", session.queue_full_out},
+  };
+  for (const auto& [name, value] : queue_drops) {
+    if (value > 0) peer.extra.emplace_back(std::string("drop_") + name, std::to_string(value));
+  }
   if (!session.active) return;
   peer.extra.emplace_back("tcp_flows", std::to_string(session.flows.tcp));
   peer.extra.emplace_back("udp_flows", std::to_string(session.flows.udp));

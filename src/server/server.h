@@ -147,6 +147,7 @@ struct SlirpView {
     slirp::SessionCounters counters;
     slirp::SlirpSession::FlowCount flows;
     slirp::SlirpSession::HostSockets host_sockets;
+    uint64_t queue_full_out = 0;  // the peer's packets dropped from ring S→N's queues
   };
   std::vector<Session> sessions;  // indexed by PeerState::id
   SlirpCounters counters;

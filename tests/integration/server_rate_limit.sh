@@ -96,6 +96,24 @@ check "every one of light's 100 pings during bulk's download was answered" \
   grep -q ' 100 received' "$TOPO_STATE/light-ping.out"
 stats=$(srv_stats)
 printf '%s\n' "$stats" | grep 'drops:' | sed 's/^/    /'
+# Who paid when the queues towards the peers overflowed: the longest queue, bulk's, never light's.
+# Only when they did overflow (bulk lost packets there) does light's zero show anything.
+show=$("$SLIRPVPN" show --socket "$SRV_DIR/uapi.sock" --json)
+queue_drops() {  # queue_drops NAME: the peer's queue_full_out drops in `slirpvpn show`
+  "$TOPO_PYTHON" -c '
+import json, sys
+peer = next(p for p in json.loads(sys.argv[1])["peers"] if p.get("name") == sys.argv[2])
+print(peer["drops"].get("queue_full_out", 0))' "$show" "$1"
+}
+bulk_queue=$(queue_drops bulk)
+light_queue=$(queue_drops light)
+echo "    queue_full_out: bulk $bulk_queue, light $light_queue"
+if [[ "$bulk_queue" -gt 0 ]]; then
+  check "the queues overflowed (bulk lost $bulk_queue) and light lost none of its packets there" \
+    test "$light_queue" = 0
+else
+  echo "    (the queues towards the peers did not overflow in this run: nothing to attribute)"
+fi
 cli_stop
 srv_stop
 check "SIGTERM: exit status 0" test "$SRV_EXIT_STATUS" = 0

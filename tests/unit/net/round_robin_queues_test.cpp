@@ -79,8 +79,13 @@ TEST(RoundRobinQueues, AFullPoolDropsTheOldestPacketOfTheLongestQueue) {
   // The bulk peer, longest still, pays for its own packet too.
   ASSERT_TRUE(queues.push(0, 0, bytes_of(0, 7)));
   EXPECT_EQ(queues.dropped(), 2u);
+  EXPECT_EQ(queues.dropped(0), 2u);  // per peer: all of it the bulk peer's
+  EXPECT_EQ(queues.dropped(1), 0u);
   EXPECT_EQ(drain(queues),
             (std::vector<std::string>{"0:3", "1:1", "0:4", "1:2", "0:5", "1:3", "0:6", "0:7"}));
+  queues.reset_drops(0);  // the id goes to a new peer
+  EXPECT_EQ(queues.dropped(0), 0u);
+  EXPECT_EQ(queues.dropped(), 2u);
 }
 
 TEST(RoundRobinQueues, AQueueWhoseOnlyPacketIsDroppedLeavesTheRound) {
