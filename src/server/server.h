@@ -22,11 +22,11 @@
 //   Device::encapsulate straight into a slot of the send batch (runs to one peer join as UDP GSO
 //   segments) → sendmmsg when the batch fills and at the end of the drain.
 //   Rings (net::PacketRing): fixed slots allocated at start, sized for the largest tunnel MTU;
-//   neither thread ever waits for the other on the data path. Wake-up: a consumer about to block
-//   says so in the ring (prepare_sleep); a producer writes the consumer loop's eventfd only then,
-//   so a busy pipeline makes no wake-up system calls. Likewise a producer with packets queued
-//   for a ring blocks only after saying so (RingFeed::prepare_wait), and the consumer wakes it
-//   when it has drained the ring to a quarter.
+//   no lock on the data path. Wake-up: a consumer about to block says so in the ring
+//   (prepare_sleep); a producer writes the consumer loop's eventfd only then, so a busy pipeline
+//   makes no wake-up system calls. Likewise a producer with packets queued for a ring blocks
+//   only after saying so (RingFeed::prepare_wait), and the consumer wakes it when it has drained
+//   the ring to a quarter; a producer never waits while it has other work.
 //   Peer ids: each PeerState has an index (reused) and a generation (new at each reuse); packets
 //   carry both, and a packet whose peer is gone or was replaced is dropped (peer_gone_*).
 //   Control (N → S): adding, rebuilding and removing a peer's slirp network, `show`/UAPI get and
